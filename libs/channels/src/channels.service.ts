@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { HistoryStore, LAST_SEQ_HEADER, SEQ_HEADER, liveSubject } from '@app/history';
+import { Relay, type RelayMessage } from '@app/relay';
+import { AppError, CloseCode, WireFrame, WsMetrics, type Connection } from '@app/ws';
+import { Registry } from 'prom-client';
+import { ChannelsMetrics } from './channels-metrics';
+import { encodeStored, toFrame } from './frame-codec';
+
+/** History reads a gap fill tries before it gives up and sends the members to resume. */
+const FILL_ATTEMPTS = 3;
+
+const UNKNOWN = -1;
+
+/** Set on a published message to keep it from the connection that sent it. */
+export const ORIGIN_HEADER = 'Rt-Origin';
+
+export interface JoinOptions {
+  /** Deliver every kept message with seq > since before any live one. */
+  since?: number;
+  /** The epoch the client's `since` belongs to. */
+  epoch?: string;
+}
+
+export interface JoinResult {
+  /** The last seq this connection has of the channel once the join returns. */
+  seq: number;
+  epoch: string;
+  /** False when the history no longer reaches back to `since` (or was reset). */
+  recovered: boolean;
+}
+
+export interface Published {
+  id: string;
+  seq: number;
+}
+
+interface PendingFrame {
+  seq: number;
+  /** Framed once for every member's socket. */
+  frame: WireFrame;
+  origin?: string;
+  /** The channel's previous seq (`Nats-Last-Sequence`), when the message carried it. */
+  previous?: number;
+}
+
+/**
+ * One connection in one channel. It has every message with seq in (from, after]; a resume sends
+ * only what lies outside that range, so nothing reaches the same connection twice. `from` is
+ * UNKNOWN for a member that follows live without a history read until its first message.
+ */
+interface Member {
+  from: number;
+  after: number;
+  /** Live messages held while a join or resume is in progress. */
+  pending?: PendingFrame[];
+  /** The join in progress: joins of one member run one after the other. */
+  busy?: Promise<unknown>;
+}
+
+interface Channel {
+  readonly name: string;
+  readonly members: Map<Connection, Member>;
+  /** Highest seq this replica has seen of the channel (0: none yet). */
+  lastSeq: number;
+  /** Whether `lastSeq` is where the channel stood (after a history read or a live message). */
+  known: boolean;
+  /** Live messages held while a gap is filled from history. */
+  filling?: PendingFrame[];
+  /** Resolves once the channel's relay subscription is active on the broker. */
+  ready: Promise<void>;
+  unsubscribe: () => void;
+}
+
+/**
+ * Channel → local connections, for every module. A replica subscribes to a channel's live subject
+ * when its first local member joins and unsubscribes when the last one leaves, so the broker only
+ * routes a message to replicas with an interested client. Each message is turned into a frame once
+ * and the same bytes are written to every member.
+ */
+@Injectable()
+export class ChannelsService {
+  private readonly logger = new Logger(ChannelsService.name);
+  private readonly channels = new Map<string, Channel>();
+  private readonly memberships = new WeakMap<Connection, Set<string>>();
+  private readonly metrics: ChannelsMetrics;
+
+  /** `registry` and `ws` come from the app's metrics; without them, metrics stay private. */
+  constructor(
+    private readonly relay: Relay,
+    private readonly history: HistoryStore,
+    @Optional() registry?: Registry,
+    @Optional() ws?: WsMetrics,
+  ) {
+    this.metrics = new ChannelsMetrics(this.channels, registry, ws);
+    // Core messages published while this replica was away from the broker are lost to it.
+    let away = false;
+    relay.onStateChange((state) => {
+      if (state !== 'connected') away = true;
+      else if (away) {
+        away = false;
+        for (const ch of this.channels.values()) void this.catchUp(ch);
+      }
+    });
+  }
+
+  /**
+   * Adds `conn` to `channel`. With `since`, replays what it missed first, holding live messages
+   * meanwhile, so that each message arrives once and in order. Joining again re-runs the resume.
+   */
+  async join(conn: Connection, channel: string, options: JoinOptions = {}): Promise<JoinResult> {
+    const ch = this.channels.get(channel) ?? this.open(channel);
+    let member = ch.members.get(conn);
+    const isNew = !member;
+    if (!member) {
+      member = { from: 0, after: 0, pending: [] };
+      ch.members.set(conn, member);
+      this.track(conn, channel);
+    }
+    const joined = member;
+    const run = async (): Promise<JoinResult> => {
+      this.assertBroker();
+      joined.pending ??= [];
+      await ch.ready;
+      return options.since === undefined
+        ? this.start(conn, channel, joined, isNew)
+        : this.resume(conn, channel, joined, options.since, options.epoch);
+    };
+    const task = (joined.busy ?? Promise.resolve()).then(run, run);
+    joined.busy = task.catch(() => undefined);
+    try {
+      const result = await task;
+      // What a join read of the history tells how far the channel has gone (for gap detection).
+      if (result.seq > ch.lastSeq) ch.lastSeq = result.seq;
+      ch.known = true;
+      return result;
+    } catch (error) {
+      if (isNew) this.leave(conn, channel);
+      else this.release(conn, joined, joined.after);
+      throw error;
+    }
+  }
+
+  /**
+   * Adds `conn` to `channel` for live messages only, without reading history: cheap enough to run
+   * for every connection at connect time (a user's inbox). A later `join` with `since` resumes.
+   */
+  async follow(conn: Connection, channel: string): Promise<void> {
+    const ch = this.channels.get(channel) ?? this.open(channel);
+    if (!ch.members.has(conn)) {
+      ch.members.set(conn, { from: UNKNOWN, after: 0 });
+      this.track(conn, channel);
+    }
+    await ch.ready;
+  }
+
+  leave(conn: Connection, channel: string): boolean {
+    const ch = this.channels.get(channel);
+    if (!ch?.members.delete(conn)) return false;
+    this.memberships.get(conn)?.delete(channel);
+    if (ch.members.size === 0) {
+      ch.unsubscribe();
+      this.channels.delete(channel);
+    }
+    return true;
+  }
+
+  isMember(conn: Connection, channel: string): boolean {
+    return this.channels.get(channel)?.members.has(conn) ?? false;
+  }
+
+  /**
+   * Whether `conn` is a member once its join in progress, if any, has settled. A publish that
+   * waits for it gets a seq above the join's starting point, so a client that sends right after
+   * joining, without waiting for the reply, still receives its own message.
+   */
+  async isJoined(conn: Connection, channel: string): Promise<boolean> {
+    await this.channels.get(channel)?.members.get(conn)?.busy;
+    return this.isMember(conn, channel);
+  }
+
+  /** Local connections in `channel` (for presence and metrics). */
+  localMembers(channel: string): Connection[] {
+    return [...(this.channels.get(channel)?.members.keys() ?? [])];
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /**
+   * Stores the message in the channel's history and relays it to every member on every replica.
+   * Resolves once stored, with its id and seq. `origin` is not sent its own message; `id` lets one
+   * message stored in several channels keep one id (clients dedupe by it); `msgID` dedupes
+   * repeats within the history's duplicate window (the first message's seq is returned).
+   */
+  async publish(
+    channel: string,
+    event: string,
+    data: Record<string, unknown>,
+    options: { origin?: Connection; id?: string; msgID?: string } = {},
+  ): Promise<Published> {
+    this.assertBroker();
+    const id = options.id ?? randomUUID();
+    const stored = encodeStored(event, { id, ...data, ts: Date.now() });
+    const headers = options.origin ? { [ORIGIN_HEADER]: options.origin.id } : undefined;
+    const { seq } = await this.metrics.timeAppend(() =>
+      this.history.append(channel, stored, headers, { msgID: options.msgID }),
+    );
+    return { id, seq };
+  }
+
+  /**
+   * While the broker is away, publishes and history reads would wait for a timeout (nats.js
+   * buffers them); the caller learns at once instead, and retries.
+   */
+  private assertBroker(): void {
+    if (this.relay.state !== 'connected') {
+      throw new AppError('unavailable', 'message broker unreachable, retry later');
+    }
+  }
+
+  private open(channel: string): Channel {
+    const ch: Channel = {
+      name: channel,
+      members: new Map(),
+      lastSeq: 0,
+      known: false,
+      ready: Promise.resolve(),
+      unsubscribe: () => undefined,
+    };
+    ch.unsubscribe = this.relay.subscribe(liveSubject(channel), (message) =>
+      this.receive(ch, message),
+    );
+    ch.ready = this.relay.flush();
+    this.channels.set(channel, ch);
+    return ch;
+  }
+
+  /**
+   * A live message. Its `Nats-Last-Sequence` names the channel's previous message: when that is
+   * newer than anything seen here, messages were lost on the way (core NATS drops what arrives
+   * while a replica reconnects), so live delivery holds while the gap is filled from history.
+   */
+  private receive(ch: Channel, message: RelayMessage): void {
+    const seq = Number(message.headers?.[SEQ_HEADER]);
+    if (!Number.isSafeInteger(seq)) {
+      this.logger.warn({ channel: ch.name, msg: 'live message without a sequence number dropped' });
+      return;
+    }
+    const previous = Number(message.headers?.[LAST_SEQ_HEADER]);
+    const live: PendingFrame = {
+      seq,
+      frame: new WireFrame(toFrame(message.data, seq)),
+      origin: message.headers?.[ORIGIN_HEADER],
+      ...(Number.isSafeInteger(previous) && previous < seq && { previous }),
+    };
+    if (ch.filling) ch.filling.push(live);
+    else if (ch.known && live.previous !== undefined && live.previous > ch.lastSeq) {
+      ch.filling = [live];
+      void this.fill(ch, ch.lastSeq);
+    } else this.deliver(ch, live);
+  }
+
+  /** After a broker outage: whatever the channel stored meanwhile is read from history. */
+  private async catchUp(ch: Channel): Promise<void> {
+    if (!ch.known || ch.filling) return;
+    try {
+      const head = await this.history.head(ch.name);
+      if (head.seq <= ch.lastSeq || ch.filling) return;
+      ch.filling = [];
+      await this.fill(ch, ch.lastSeq);
+    } catch (error) {
+      this.logger.warn({ channel: ch.name, err: (error as Error).message, msg: 'catch-up failed' });
+    }
+  }
+
+  /**
+   * Delivers what history holds after `after`, then the live messages held meanwhile. When history
+   * cannot be read (retried a few times), the members are closed with 1013: their clients resume
+   * from their own last seq, instead of being moved past messages they never got.
+   */
+  private async fill(ch: Channel, after: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const replay = await this.history.replay(ch.name, after);
+        this.logger.warn({
+          channel: ch.name,
+          after,
+          recovered: replay.messages.length,
+          msg: 'live gap filled from history',
+        });
+        for (const stored of replay.messages) {
+          this.deliver(ch, {
+            seq: stored.seq,
+            frame: new WireFrame(toFrame(stored.data, stored.seq)),
+            origin: stored.headers?.[ORIGIN_HEADER],
+          });
+        }
+        break;
+      } catch (error) {
+        if (attempt < FILL_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+          continue;
+        }
+        this.logger.warn({
+          channel: ch.name,
+          err: (error as Error).message,
+          members: ch.members.size,
+          msg: 'live gap could not be filled: members must resume',
+        });
+        ch.filling = undefined;
+        for (const conn of [...ch.members.keys()])
+          conn.close(CloseCode.TryAgainLater, 'missed messages: resume');
+        return;
+      }
+    }
+    const held = ch.filling ?? [];
+    ch.filling = undefined;
+    for (const live of held) this.deliver(ch, live);
+  }
+
+  /** Writes one frame to every member (held members keep it for their release). */
+  private deliver(ch: Channel, live: PendingFrame): void {
+    if (live.seq > ch.lastSeq) ch.lastSeq = live.seq;
+    ch.known = true;
+    const { seq, frame, origin } = live;
+    let sent = 0;
+    for (const [conn, member] of ch.members) {
+      if (member.pending) member.pending.push(live);
+      else if (seq > member.after && conn.id !== origin) {
+        if (member.from === UNKNOWN) member.from = live.previous ?? seq - 1;
+        member.after = seq;
+        if (conn.sendWire(frame)) sent++;
+      }
+    }
+    if (sent > 0) this.metrics.delivered(frame.payload, sent);
+  }
+
+  private async start(
+    conn: Connection,
+    channel: string,
+    member: Member,
+    isNew: boolean,
+  ): Promise<JoinResult> {
+    const head = await this.history.head(channel);
+    if (isNew || member.from === UNKNOWN) member.from = head.seq;
+    this.release(conn, member, Math.max(head.seq, member.after));
+    return { seq: member.after, epoch: head.epoch, recovered: true };
+  }
+
+  private async resume(
+    conn: Connection,
+    channel: string,
+    member: Member,
+    since: number,
+    epoch: string | undefined,
+  ): Promise<JoinResult> {
+    let replay = await this.history.replay(channel, since, epoch);
+    // A new history (another epoch, or a `since` beyond its end: a client of a reset history that
+    // sent no epoch) makes the client's `since` and what it holds meaningless: send the whole new one.
+    const reset = (epoch !== undefined && epoch !== replay.epoch) || since > replay.seq;
+    if (reset) replay = { ...(await this.history.replay(channel, 0)), recovered: false };
+    const held =
+      reset || member.from === UNKNOWN
+        ? { from: 0, after: 0 }
+        : { from: member.from, after: member.after };
+    let last = reset ? 0 : since;
+    for (const message of replay.messages) {
+      last = message.seq;
+      if (message.seq > held.from && message.seq <= held.after) continue;
+      const frame = toFrame(message.data, message.seq);
+      if (conn.sendFrame(frame)) this.metrics.delivered(frame, 1, true);
+    }
+    member.from = reset ? 0 : Math.min(since, held.after > held.from ? held.from : since);
+    this.release(conn, member, Math.max(last, replay.seq, held.after));
+    (replay.recovered ? this.metrics.recoveredReplays : this.metrics.unrecoveredReplays).inc();
+    return { seq: member.after, epoch: replay.epoch, recovered: replay.recovered };
+  }
+
+  /** Ends a hold: delivers held live messages above `after`, then goes live. */
+  private release(conn: Connection, member: Member, after: number): void {
+    member.after = after;
+    for (const held of member.pending ?? []) {
+      if (held.seq > member.after && conn.id !== held.origin) {
+        member.after = held.seq;
+        if (conn.sendWire(held.frame)) this.metrics.delivered(held.frame.payload, 1);
+      }
+    }
+    member.pending = undefined;
+  }
+
+  private track(conn: Connection, channel: string): void {
+    let joined = this.memberships.get(conn);
+    if (!joined) {
+      joined = new Set();
+      this.memberships.set(conn, joined);
+      conn.onClose(() => {
+        for (const name of [...(this.memberships.get(conn) ?? [])]) this.leave(conn, name);
+      });
+    }
+    joined.add(channel);
+  }
+}

@@ -1,0 +1,179 @@
+import { Logger } from '@nestjs/common';
+import { freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
+import { AppError } from '@app/ws';
+import { StorageType } from 'nats';
+import { NatsRelay } from './nats.relay';
+import type { Relay, RelayState } from './relay';
+import { describeRelayContract, freshSubject, Inbox, roundTrip, text } from './relay.contract';
+
+// Lifecycle logs (connected, closed) would drown the test output; the specs spy on what they check.
+Logger.overrideLogger(['error']);
+
+async function startRelay(url: string, name: string): Promise<NatsRelay> {
+  const relay = new NatsRelay({ servers: [url], name, reconnectTimeWait: 100 });
+  await relay.onModuleInit();
+  return relay;
+}
+
+function waitForState(relay: Relay, state: RelayState, timeoutMs = 10_000): Promise<void> {
+  if (relay.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for state ${state}`));
+    }, timeoutMs);
+    const stop = relay.onStateChange((s) => {
+      if (s !== state) return;
+      clearTimeout(timer);
+      stop();
+      resolve();
+    });
+  });
+}
+
+describeRelayContract(NatsRelay.name, async () => {
+  const server = await startNatsServer();
+  const a = await startRelay(server.url, 'contract-a');
+  const b = await startRelay(server.url, 'contract-b');
+  return {
+    a,
+    b,
+    async close() {
+      await Promise.all([a.onApplicationShutdown(), b.onApplicationShutdown()]);
+      await server.stop();
+    },
+  };
+});
+
+describe(NatsRelay.name, () => {
+  let server: NatsServerHandle;
+  let monitorPort: number;
+  let a: NatsRelay;
+  let b: NatsRelay;
+
+  /** Subjects the server holds for the connection named `name`, from its monitoring endpoint. */
+  async function brokerSubscriptions(name: string): Promise<string[]> {
+    const res = await fetch(`http://127.0.0.1:${monitorPort}/connz?subs=1`);
+    const body = (await res.json()) as {
+      connections: { name?: string; subscriptions_list?: string[] }[];
+    };
+    const conn = body.connections.find((c) => c.name === name);
+    if (conn === undefined) throw new Error(`no connection named ${name} on the server`);
+    return conn.subscriptions_list ?? [];
+  }
+
+  beforeAll(async () => {
+    monitorPort = await freePort();
+    server = await startNatsServer({ args: ['-m', String(monitorPort)] });
+    a = await startRelay(server.url, 'replica-a');
+    b = await startRelay(server.url, 'replica-b');
+  });
+
+  afterAll(async () => {
+    await Promise.all([a.onApplicationShutdown(), b.onApplicationShutdown()]);
+    await server.stop();
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('holds one broker subscription per subject, whatever the number of handlers', async () => {
+    const subject = freshSubject('shared');
+    const handlers = [new Inbox(a, subject), new Inbox(a, subject), new Inbox(a, subject)];
+    await a.flush();
+    const whileSubscribed = (await brokerSubscriptions('replica-a')).filter((s) => s === subject);
+
+    handlers[0]?.unsubscribe();
+    handlers[1]?.unsubscribe();
+    await a.flush();
+    const withOneLeft = (await brokerSubscriptions('replica-a')).filter((s) => s === subject);
+    handlers[2]?.unsubscribe();
+    await a.flush();
+    const afterLast = (await brokerSubscriptions('replica-a')).filter((s) => s === subject);
+
+    expect(whileSubscribed).toEqual([subject]);
+    expect(withOneLeft).toEqual([subject]);
+    expect(afterLast).toEqual([]);
+  });
+
+  it('exposes the headers of a JetStream republish, Nats-Sequence included', async () => {
+    const jsm = await a.connection.jetstreamManager();
+    await jsm.streams.add({
+      name: 'RELAY_SPEC',
+      subjects: ['rt.>'],
+      storage: StorageType.File,
+      republish: { src: 'rt.>', dest: 'live.>' },
+    });
+    const channel = freshSubject('room');
+    const live = new Inbox(b, `live.${channel}`);
+    await b.flush();
+
+    await a.publish(`rt.${channel}`, text('first'));
+    await a.publish(`rt.${channel}`, text('second'));
+
+    await live.waitFor(2, 'both republished messages');
+    expect(live.received.map((m) => m.headers)).toEqual([
+      expect.objectContaining({
+        'Nats-Sequence': '1',
+        'Nats-Last-Sequence': '0',
+        'Nats-Subject': `rt.${channel}`,
+      }),
+      expect.objectContaining({ 'Nats-Sequence': '2', 'Nats-Last-Sequence': '1' }),
+    ]);
+  });
+
+  it('rejects with AppError unavailable once the connection is closed', async () => {
+    const sut = await startRelay(server.url, 'closing');
+    const states: RelayState[] = [];
+    sut.onStateChange((s) => states.push(s));
+
+    await sut.onApplicationShutdown();
+
+    expect(sut.state).toBe('closed');
+    expect(states).toEqual(['closed']);
+    const published = sut.publish('room.closed', text('late'));
+    await expect(published).rejects.toBeInstanceOf(AppError);
+    await expect(published).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(sut.flush()).rejects.toMatchObject({ code: 'unavailable' });
+    expect(() => sut.subscribe('room.closed', () => undefined)).toThrow(AppError);
+  });
+
+  it('rejects a payload over the server maximum as bad_request, not as an outage', async () => {
+    const tooBig = new Uint8Array(2 * 1024 * 1024);
+
+    await expect(a.publish('room.big', { data: tooBig })).rejects.toMatchObject({
+      code: 'bad_request',
+    });
+    expect(a.state).toBe('connected');
+  });
+
+  // Kills the shared server: keep it last.
+  it('reports reconnecting while the server is down and resumes subscriptions after', async () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const logged = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const states: RelayState[] = [];
+    b.onStateChange((s) => states.push(s));
+    const before = freshSubject('before-outage');
+    const kept = new Inbox(b, before);
+    await b.flush();
+
+    await server.kill();
+    await Promise.all([waitForState(a, 'reconnecting'), waitForState(b, 'reconnecting')]);
+    const during = freshSubject('during-outage');
+    const madeDuringOutage = new Inbox(b, during);
+    await expect(a.publish(freshSubject('buffered'), text('buffered'))).resolves.toBeUndefined();
+    await server.restart();
+    await Promise.all([waitForState(a, 'connected'), waitForState(b, 'connected')]);
+    await b.flush();
+    await a.publish(before, text('after restart'));
+    await a.publish(during, text('after restart'));
+    await roundTrip(a, b);
+
+    expect(kept.texts).toEqual(['after restart']);
+    expect(madeDuringOutage.texts).toEqual(['after restart']);
+    expect(states).toEqual(['reconnecting', 'connected']);
+    expect(warned).toHaveBeenCalledWith(expect.objectContaining({ msg: 'nats disconnected' }));
+    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ msg: 'nats reconnected' }));
+  });
+});

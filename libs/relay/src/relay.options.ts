@@ -1,0 +1,19 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+
+/** What `RelayModule.forRootAsync` needs, usually built from the app config. */
+export interface RelayOptions {
+  /** NATS server URLs. Absent or empty selects the in-memory relay (a single replica). */
+  servers?: string[];
+  /** This replica's name: the NATS connection name, visible in the server's monitoring. */
+  name: string;
+  /** Pause before retrying a server after losing it, in ms. Default 1000. */
+  reconnectTimeWait?: number;
+  /** Client PING interval in ms; after two unanswered PINGs the server counts as gone. Default 10000. */
+  pingInterval?: number;
+}
+
+/** `RelayModule.forRootAsync({ imports, inject, useFactory })` and the resolved options' token. */
+export const {
+  ConfigurableModuleClass: RelayModuleDefinition,
+  MODULE_OPTIONS_TOKEN: RELAY_OPTIONS,
+} = new ConfigurableModuleBuilder<RelayOptions>().setClassMethodName('forRoot').build();

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { CloseCode } from './close-codes';
+import { encodeFrame, type ServerEvents } from './frames';
+import { RateLimiter, type RateLimit } from './rate-limiter';
+import { rawSocketOf, type WireFrame } from './wire-frame';
+import type { WsMetrics } from './ws-metrics';
+
+const SEND_TEXT = { binary: false } as const;
+
+/** Who is on the other end, as the authenticator established it before any frame was read. */
+export interface ConnectionUser {
+  readonly id: string;
+  readonly scopes: readonly string[];
+  /** Token expiry, seconds since epoch (JWT `exp`). */
+  readonly expiresAt?: number;
+}
+
+export interface ConnectionLimits {
+  maxBufferedBytes: number;
+  rate: RateLimit;
+}
+
+/**
+ * One client socket. Every write goes through `sendFrame`, the one place that enforces the
+ * buffered-bytes bound: a socket that does not keep up is closed with 1013 and resumes later from
+ * its last seq, so nothing upstream ever waits on it.
+ */
+export class Connection {
+  readonly id = randomUUID();
+  /** Heartbeat intervals since the client was last heard. */
+  missedPings = 0;
+  readonly limiter: RateLimiter;
+  private closeListeners: Array<() => void> = [];
+  /** Requests being handled: a drain waits for them, so their replies are not lost. */
+  private inFlight = 0;
+  private idleListeners?: Array<() => void>;
+
+  constructor(
+    private readonly socket: WebSocket,
+    public user: ConnectionUser | null,
+    private readonly limits: ConnectionLimits,
+    private readonly metrics?: WsMetrics,
+  ) {
+    this.limiter = new RateLimiter(limits.rate);
+    socket.once('close', () => {
+      const listeners = this.closeListeners;
+      this.closeListeners = [];
+      for (const listener of listeners) listener();
+    });
+  }
+
+  get userId(): string | null {
+    return this.user?.id ?? null;
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  send<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): boolean {
+    const sent = this.sendFrame(encodeFrame(event, data));
+    if (sent) this.metrics?.frameOut(event).inc();
+    return sent;
+  }
+
+  /** Writes an already serialized frame (the same Buffer may go to many sockets). */
+  sendFrame(frame: string | Buffer): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.metrics?.slowConsumerCloses.inc();
+      this.close(CloseCode.TryAgainLater, 'slow consumer');
+      return false;
+    }
+    this.socket.send(frame, SEND_TEXT);
+    return true;
+  }
+
+  /** Writes a frame framed once for many sockets (fan-out): the same checks as `sendFrame`. */
+  sendWire(frame: WireFrame): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.metrics?.slowConsumerCloses.inc();
+      this.close(CloseCode.TryAgainLater, 'slow consumer');
+      return false;
+    }
+    const raw = rawSocketOf(this.socket);
+    if (!raw) return this.sendFrame(frame.payload);
+    raw.write(frame.bytes);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (
+      this.socket.readyState === WebSocket.OPEN ||
+      this.socket.readyState === WebSocket.CONNECTING
+    ) {
+      this.socket.close(code, reason);
+    }
+  }
+
+  /** Drops a peer that stopped answering, without a closing handshake. */
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  ping(): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+
+  /** Counts a request being handled; call the returned function once it has answered. */
+  track(): () => void {
+    this.inFlight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.inFlight > 0 || !this.idleListeners) return;
+      for (const listener of this.idleListeners) listener();
+      this.idleListeners = undefined;
+    };
+  }
+
+  /** Resolves once no request of this connection is being handled. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.idleListeners ??= []).push(resolve));
+  }
+
+  /** Runs once when the socket has closed, whoever closed it. */
+  onClose(listener: () => void): void {
+    if (this.socket.readyState === WebSocket.CLOSED) listener();
+    else this.closeListeners.push(listener);
+  }
+}

@@ -1,0 +1,30 @@
+import type { ErrorCode, FieldError } from './app-error';
+
+/** A request's correlation id, echoed in its `reply` or `error`. */
+export type Ref = string | number;
+
+/**
+ * Every frame the server sends, by event name. Feature modules add theirs by declaration merging:
+ * `declare module '@app/ws' { interface ServerEvents { 'chat.message': ChatMessage } }`.
+ */
+export interface ServerEvents {
+  welcome: { connectionId: string; replica: string; userId: string | null };
+  reply: { ref?: Ref } & Record<string, unknown>;
+  error: { ref?: Ref; code: ErrorCode; message: string; fields?: FieldError[] };
+  reconnect: { reason: string };
+}
+
+export function encodeFrame<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): string {
+  return JSON.stringify({ event, data });
+}
+
+/** The `ref` of a request's data, when it carries a usable one. */
+export function refOf(data: unknown): Ref | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const ref = (data as { ref?: unknown }).ref;
+  return typeof ref === 'string' || typeof ref === 'number' ? ref : undefined;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,32 @@
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Connection } from './connection';
+import { WireFrame } from './wire-frame';
+
+describe(WireFrame.name, () => {
+  it('is read by a real client as the same text, for every length encoding', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const sut = new Connection(await accepted, null, {
+      maxBufferedBytes: 1 << 24,
+      rate: { perSecond: 1, burst: 1 },
+    });
+    // 7-bit, 16-bit and 64-bit payload lengths.
+    const texts = ['x'.repeat(100), 'é'.repeat(1000), 'y'.repeat(70_000)];
+    const received = new Promise<string[]>((resolve) => {
+      const got: string[] = [];
+      client.on('message', (data, isBinary) => {
+        expect(isBinary).toBe(false);
+        got.push((data as Buffer).toString());
+        if (got.length === texts.length) resolve(got);
+      });
+    });
+    await new Promise((resolve) => client.once('open', resolve));
+    for (const text of texts) expect(sut.sendWire(new WireFrame(Buffer.from(text)))).toBe(true);
+    expect(await received).toEqual(texts);
+    client.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+});

@@ -1,0 +1,42 @@
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type WsExceptionFilter,
+} from '@nestjs/common';
+import { AppError } from './app-error';
+import type { Connection } from './connection';
+import { refOf } from './frames';
+
+/** Turns anything a handler throws into an `error` frame. The socket stays open. */
+@Catch()
+export class WsErrorFilter implements WsExceptionFilter {
+  private readonly logger = new Logger(WsErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ws = host.switchToWs();
+    const conn = ws.getClient<Connection>();
+    const ref = refOf(ws.getData());
+    const error = this.toAppError(exception, conn);
+    conn.send('error', {
+      ...(ref !== undefined && { ref }),
+      code: error.code,
+      message: error.message,
+      ...(error.fields && { fields: error.fields }),
+    });
+  }
+
+  private toAppError(exception: unknown, conn: Connection): AppError {
+    if (exception instanceof AppError) return exception;
+    if (exception instanceof HttpException && exception.getStatus() === 403) {
+      return new AppError('forbidden', exception.message);
+    }
+    // Unknown errors are ours: log once, with the stack, and tell the client nothing internal.
+    this.logger.error(
+      { connectionId: conn.id, err: exception },
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return new AppError('internal', 'internal error');
+  }
+}

@@ -1,0 +1,360 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { AppError } from './app-error';
+import { CloseCode } from './close-codes';
+import { Connection, type ConnectionUser } from './connection';
+import { ExpiryWheel } from './expiry-wheel';
+import { isPlainObject, refOf, type Ref } from './frames';
+import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
+import { WS_OPTIONS, type WsOptions } from './ws-options';
+
+/** What a gateway registers for one event on one connection (the shape Nest hands adapters). */
+export interface BoundHandler {
+  message: string;
+  callback: (data: unknown, event: string) => unknown;
+}
+
+/** Runs a bound handler and sends what it yields; supplied by the adapter (Nest's rx transform). */
+export type HandlerRunner = (conn: Connection, handler: BoundHandler, data: unknown) => void;
+
+/** How long a draining connection's requests in flight may take to answer before it closes. */
+const IN_FLIGHT_BOUND_MS = 5_000;
+
+/**
+ * Runs for each accepted connection before its `welcome`; a returned promise delays the welcome
+ * until it settles (e.g. until the user's inbox subscription is live), so that nothing a client
+ * is sent after its welcome can be missed.
+ */
+type ConnectListener = (conn: Connection, request: IncomingMessage) => unknown;
+
+/**
+ * The /ws endpoint: upgrade and authentication before any frame, framing, limits, heartbeat, token
+ * expiry and drain. Nest's adapter API is a thin shim over it (see `RealtimeWsAdapter`), so the
+ * rules here hold for every gateway on the path.
+ */
+@Injectable()
+export class WsHub implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(WsHub.name);
+  private readonly server: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly handlers = new WeakMap<Connection, BoundHandler[][]>();
+  private readonly connectListeners: ConnectListener[] = [];
+  /** Frames of connections whose setup is not done yet, handled right after their welcome. */
+  private readonly beforeWelcome = new WeakMap<Connection, Array<[RawData, boolean]>>();
+  /** Connections whose drain turn came: no new request is handled for them. */
+  private readonly closing = new WeakSet<Connection>();
+  private readonly expiry = new ExpiryWheel<Connection>((conn) =>
+    conn.close(CloseCode.Unauthorized, 'token expired'),
+  );
+  private heartbeat?: NodeJS.Timeout;
+  private runner?: HandlerRunner;
+  private drainPromise?: Promise<void>;
+
+  constructor(
+    @Inject(WS_OPTIONS) private readonly options: WsOptions,
+    @Optional() readonly metrics: WsMetrics = new WsMetrics(),
+  ) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  get draining(): boolean {
+    return this.drainPromise !== undefined;
+  }
+
+  /** Serves upgrades of `path` on `httpServer`; called once by the adapter. */
+  attach(httpServer: NodeJS.EventEmitter, runner: HandlerRunner): void {
+    this.runner = runner;
+    httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket, head),
+    );
+    this.heartbeat = setInterval(() => this.beat(), this.options.pingIntervalMs);
+    this.heartbeat.unref();
+    this.expiry.start();
+  }
+
+  onConnect(listener: ConnectListener): void {
+    this.connectListeners.push(listener);
+  }
+
+  /** Adds one gateway's handlers for a connection; the hub dispatches across all gateways. */
+  bindHandlers(conn: Connection, handlers: BoundHandler[]): void {
+    const sets = this.handlers.get(conn);
+    if (sets) sets.push(handlers);
+    else this.handlers.set(conn, [handlers]);
+  }
+
+  /** Replaces the principal after `auth.refresh`: a newer token for the same user. */
+  refreshUser(conn: Connection, user: ConnectionUser): void {
+    if (conn.userId !== user.id) {
+      throw new AppError('forbidden', 'a refreshed token must be for the same user');
+    }
+    const current = conn.user?.expiresAt;
+    if (current !== undefined && user.expiresAt !== undefined && user.expiresAt < current) {
+      throw new AppError('bad_request', 'the new token expires before the current one');
+    }
+    this.expiry.cancel(conn, conn.user?.expiresAt);
+    conn.user = user;
+    this.expiry.schedule(conn, user.expiresAt);
+  }
+
+  /** Every open connection (for drain, metrics and presence). */
+  all(): IterableIterator<Connection> {
+    return this.connections.values();
+  }
+
+  /**
+   * Stops taking connections, then sends every client `reconnect` and a 1012 close, spread evenly
+   * over `windowMs` so that the other replicas are not hit by all of them at once.
+   */
+  drain(windowMs: number): Promise<void> {
+    this.drainPromise ??= this.closeSpread(windowMs);
+    return this.drainPromise;
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    // A signal means a real stop (spread the closes); app.close() in tests closes at once.
+    await this.drain(signal ? this.options.drainWindowMs : 0);
+  }
+
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.expiry.stop();
+    for (const conn of this.connections)
+      conn.close(CloseCode.ServiceRestart, 'server shutting down');
+  }
+
+  private async closeSpread(windowMs: number): Promise<void> {
+    const conns = [...this.connections];
+    if (conns.length === 0) return;
+    this.logger.log({ connections: conns.length, windowMs, msg: 'drain started' });
+    const gap = conns.length > 1 ? windowMs / conns.length : 0;
+    const closed = conns.map((conn) => new Promise<void>((resolve) => conn.onClose(resolve)));
+    const leaving: Array<Promise<void>> = [];
+    for (const [i, conn] of conns.entries()) {
+      if (gap > 0 && i > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+      leaving.push(this.closeWhenIdle(conn));
+    }
+    await Promise.all(leaving);
+    // A peer that never answers the close handshake is cut after a bound.
+    const cut = setTimeout(() => conns.forEach((c) => c.terminate()), 2000);
+    await Promise.all(closed);
+    clearTimeout(cut);
+    this.logger.log({ msg: 'drain finished' });
+  }
+
+  /**
+   * A connection's drain turn: new requests are refused, the ones being handled may answer (within
+   * a bound), then `reconnect` and a 1012 close. A reply is never cut off by the close.
+   */
+  private async closeWhenIdle(conn: Connection): Promise<void> {
+    this.closing.add(conn);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, IN_FLIGHT_BOUND_MS)));
+    await Promise.race([conn.idle(), bound]);
+    clearTimeout(timer);
+    conn.send('reconnect', { reason: 'draining' });
+    conn.close(CloseCode.ServiceRestart, 'draining');
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== this.options.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // The token is checked before the upgrade completes: no frame of a bad connection is ever read.
+    let user: ConnectionUser | null = null;
+    let refused: string | undefined;
+    try {
+      user = this.options.authenticate(request);
+    } catch (error) {
+      refused = error instanceof Error ? error.message : 'unauthorized';
+    }
+    this.server.handleUpgrade(request, socket, head, (ws) => {
+      if (refused !== undefined) {
+        this.logger.debug({ reason: refused, msg: 'connection refused' });
+        ws.close(CloseCode.Unauthorized, 'unauthorized');
+      } else if (this.draining) {
+        ws.close(CloseCode.ServiceRestart, 'draining');
+      } else {
+        this.accept(ws, user, request);
+      }
+    });
+  }
+
+  private accept(ws: WebSocket, user: ConnectionUser | null, request: IncomingMessage): void {
+    const conn = new Connection(
+      ws,
+      user,
+      { maxBufferedBytes: this.options.maxBufferedBytes, rate: this.options.rateLimit },
+      this.metrics,
+    );
+    this.connections.add(conn);
+    // The kind is fixed for the connection's life: a refreshed token must be for the same user.
+    const open = this.metrics.connectionsOf(user !== null);
+    open.inc();
+    this.expiry.schedule(conn, user?.expiresAt);
+    ws.on('message', (raw, isBinary) => {
+      const early = this.beforeWelcome.get(conn);
+      if (!early) return this.receive(conn, raw, isBinary);
+      if (early.push([raw, isBinary]) > this.options.rateLimit.burst) {
+        conn.close(CloseCode.PolicyViolation, 'too many frames before welcome');
+      }
+    });
+    ws.on('pong', () => (conn.missedPings = 0));
+    ws.on('error', (error) => this.logger.debug({ connectionId: conn.id, err: error.message }));
+    conn.onClose(() => {
+      open.dec();
+      this.logger.debug({ connectionId: conn.id, msg: 'connection closed' });
+      this.connections.delete(conn);
+      this.expiry.cancel(conn, conn.user?.expiresAt);
+    });
+    this.logger.debug({ connectionId: conn.id, userId: conn.userId, msg: 'connection opened' });
+    this.setUp(conn, request);
+  }
+
+  /**
+   * Runs the connect listeners, then welcomes. A method of its own so that `request` is not in the
+   * scope of `accept`'s closures, which live as long as the connection (measured: ~1 KB each).
+   */
+  private setUp(conn: Connection, request: IncomingMessage): void {
+    const setup = this.connectListeners.map((listener) => listener(conn, request));
+    if (setup.some((result) => result instanceof Promise)) {
+      // Frames that arrive meanwhile wait: the welcome is the first frame a client gets.
+      this.beforeWelcome.set(conn, []);
+      void Promise.allSettled(setup).then(() => this.welcome(conn));
+    } else this.welcome(conn);
+  }
+
+  private welcome(conn: Connection): void {
+    const early = this.beforeWelcome.get(conn) ?? [];
+    this.beforeWelcome.delete(conn);
+    conn.send('welcome', {
+      connectionId: conn.id,
+      replica: this.options.replicaId,
+      userId: conn.userId,
+    });
+    for (const [raw, isBinary] of early) this.receive(conn, raw, isBinary);
+  }
+
+  private receive(conn: Connection, raw: RawData, isBinary: boolean): void {
+    conn.missedPings = 0;
+    const verdict = conn.limiter.take();
+    if (verdict === 'abuse') {
+      // Frames already in flight meet the closing socket: count the close once.
+      if (conn.isOpen) this.metrics.rateLimitedClosed.inc();
+      conn.close(CloseCode.PolicyViolation, 'rate limit exceeded');
+      return;
+    }
+    if (verdict === 'limited') {
+      this.metrics.rateLimitedRejected.inc();
+      // Parsed only for its ref, so the client knows which request was refused (not applied).
+      return this.reject(
+        conn,
+        refOf(parseQuietly(raw)),
+        new AppError('rate_limited', 'too many frames, slow down'),
+      );
+    }
+    if (isBinary) {
+      this.metrics.frameIn(INVALID_EVENT).inc();
+      return this.reject(
+        conn,
+        undefined,
+        new AppError('bad_request', 'binary frames are not supported'),
+      );
+    }
+    let frame: unknown;
+    try {
+      // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
+      frame = JSON.parse((raw as Buffer).toString());
+    } catch {
+      this.metrics.frameIn(INVALID_EVENT).inc();
+      return this.reject(conn, undefined, new AppError('bad_request', 'frame is not valid JSON'));
+    }
+    if (!isPlainObject(frame) || typeof frame.event !== 'string') {
+      this.metrics.frameIn(INVALID_EVENT).inc();
+      return this.reject(
+        conn,
+        undefined,
+        new AppError('bad_request', 'a frame is {"event": string, "data": object}'),
+      );
+    }
+    const data = frame.data ?? {};
+    const ref = refOf(data);
+    if (!isPlainObject(data)) {
+      this.metrics.frameIn(INVALID_EVENT).inc();
+      return this.reject(conn, ref, new AppError('bad_request', '"data" must be an object'));
+    }
+    const handler = this.find(conn, frame.event);
+    if (!handler) {
+      this.metrics.frameIn(UNKNOWN_EVENT).inc();
+      return this.reject(conn, ref, new AppError('bad_request', `unknown event "${frame.event}"`));
+    }
+    // A registered handler's name: bounded by the code, whatever clients send.
+    this.metrics.frameIn(handler.message).inc();
+    if (this.closing.has(conn)) {
+      // Its drain turn came: what it sends now is not handled, and it is told to send it again.
+      return this.reject(
+        conn,
+        ref,
+        new AppError(
+          'unavailable',
+          'this replica is shutting down: send it again after reconnecting',
+        ),
+      );
+    }
+    this.runner?.(conn, handler, data);
+  }
+
+  private find(conn: Connection, event: string): BoundHandler | undefined {
+    for (const set of this.handlers.get(conn) ?? []) {
+      for (const handler of set) if (handler.message === event) return handler;
+    }
+    return undefined;
+  }
+
+  private reject(conn: Connection, ref: Ref | undefined, error: AppError): void {
+    conn.send('error', {
+      ...(ref !== undefined && { ref }),
+      code: error.code,
+      message: error.message,
+    });
+  }
+
+  private beat(): void {
+    for (const conn of this.connections) {
+      if (conn.missedPings >= 2) {
+        this.logger.debug({ connectionId: conn.id, msg: 'dropping silent client' });
+        conn.terminate();
+      } else {
+        conn.missedPings++;
+        conn.ping();
+      }
+    }
+  }
+}
+
+function parseQuietly(raw: RawData): unknown {
+  try {
+    return (JSON.parse((raw as Buffer).toString()) as { data?: unknown }).data;
+  } catch {
+    return undefined;
+  }
+}

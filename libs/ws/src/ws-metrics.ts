@@ -1,0 +1,106 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** `event` label of an inbound frame that is not a usable `{"event","data"}` object. */
+export const INVALID_EVENT = 'invalid';
+/** `event` label of a well-formed inbound frame that no gateway handles. */
+export const UNKNOWN_EVENT = 'unknown';
+/** `event` label past `MAX_EVENT_LABELS` distinct events: a label set must stay bounded. */
+export const OTHER_EVENT = 'other';
+const MAX_EVENT_LABELS = 64;
+
+type Child = Counter.Internal;
+
+/**
+ * Metrics of the /ws endpoint, on the app's prom-client `Registry`. The `Registry` class is the
+ * injection token (the app's `MetricsModule` provides one per app, so replicas in one process never
+ * collide); without one, a private registry keeps the counting code free of checks. Labels are
+ * bounded: `event` is a registered handler's or a `ServerEvents` name, never client input.
+ */
+@Injectable()
+export class WsMetrics {
+  readonly rateLimitedRejected: Child;
+  readonly rateLimitedClosed: Child;
+  readonly slowConsumerCloses: Counter;
+  private readonly connections: Gauge<'auth'>;
+  private readonly framesIn: Counter<'event'>;
+  private readonly framesOut: Counter<'event'>;
+  /** Pre-bound children: prom-client hashes the label set on every `labels()` call. */
+  private readonly inChildren = new Map<string, Child>();
+  private readonly outChildren = new Map<string, Child>();
+
+  constructor(@Optional() registry: Registry = new Registry()) {
+    const registers = [registry];
+    this.connections = new Gauge({
+      name: 'realtime_ws_connections',
+      help: 'Open WebSocket connections on this replica, by authenticated or anonymous',
+      labelNames: ['auth'],
+      registers,
+    });
+    // Both series exist from the start, so a dashboard shows 0 rather than nothing.
+    this.connections.set({ auth: 'authenticated' }, 0);
+    this.connections.set({ auth: 'anonymous' }, 0);
+    this.framesIn = new Counter({
+      name: 'realtime_ws_frames_in_total',
+      help: `Frames received past the rate limit, by event (${INVALID_EVENT}: not a frame, ${UNKNOWN_EVENT}: no handler)`,
+      labelNames: ['event'],
+      registers,
+    });
+    this.framesOut = new Counter({
+      name: 'realtime_ws_frames_out_total',
+      help: 'Frames written to sockets, by event (reply, error, welcome, reconnect, channel events)',
+      labelNames: ['event'],
+      registers,
+    });
+    const rateLimited = new Counter({
+      name: 'realtime_ws_rate_limited_total',
+      help: 'Frames over the rate limit: rejected with rate_limited, or closed (1008) for abuse',
+      labelNames: ['action'],
+      registers,
+    });
+    this.rateLimitedRejected = rateLimited.labels('rejected');
+    this.rateLimitedClosed = rateLimited.labels('closed');
+    this.rateLimitedRejected.inc(0);
+    this.rateLimitedClosed.inc(0);
+    this.slowConsumerCloses = new Counter({
+      name: 'realtime_ws_slow_consumer_closes_total',
+      help: 'Connections closed with 1013 because their send buffer passed the bound',
+      registers,
+    });
+  }
+
+  /** The open-connections gauge of one kind of connection: inc on open, dec on close. */
+  /** One of two children made once: kept per connection, so it must not be a new object each time. */
+  connectionsOf(authenticated: boolean): Gauge.Internal<'auth'> {
+    return authenticated ? this.authenticatedConnections : this.anonymousConnections;
+  }
+
+  private get authenticatedConnections(): Gauge.Internal<'auth'> {
+    return (this.authenticatedChild ??= this.connections.labels('authenticated'));
+  }
+
+  private get anonymousConnections(): Gauge.Internal<'auth'> {
+    return (this.anonymousChild ??= this.connections.labels('anonymous'));
+  }
+
+  private authenticatedChild?: Gauge.Internal<'auth'>;
+  private anonymousChild?: Gauge.Internal<'auth'>;
+
+  frameIn(event: string): Child {
+    return child(this.framesIn, this.inChildren, event);
+  }
+
+  frameOut(event: string): Child {
+    return child(this.framesOut, this.outChildren, event);
+  }
+}
+
+function child(counter: Counter<'event'>, children: Map<string, Child>, event: string): Child {
+  let found = children.get(event);
+  if (found === undefined) {
+    const label = children.size < MAX_EVENT_LABELS ? event : OTHER_EVENT;
+    found = children.get(label) ?? counter.labels(label);
+    children.set(label, found);
+  }
+  return found;
+}

@@ -1,0 +1,23 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { ConnectionUser } from './connection';
+import type { RateLimit } from './rate-limiter';
+
+export interface WsOptions {
+  path: string;
+  replicaId: string;
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  rateLimit: RateLimit;
+  pingIntervalMs: number;
+  drainWindowMs: number;
+  /**
+   * Runs during the upgrade, before any frame is read: the user, `null` for an anonymous
+   * connection, or a throw for a bad token (the socket is then closed with 4001).
+   */
+  authenticate(request: IncomingMessage): ConnectionUser | null;
+}
+
+/** `WsModule.forRootAsync({ imports, inject, useFactory })` and the resolved options' token. */
+export const { ConfigurableModuleClass: WsModuleDefinition, MODULE_OPTIONS_TOKEN: WS_OPTIONS } =
+  new ConfigurableModuleBuilder<WsOptions>().setClassMethodName('forRoot').build();

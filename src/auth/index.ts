@@ -1,0 +1,6 @@
+export * from './auth.module';
+export * from './scopes';
+export * from './scopes.guard';
+export * from './token-extractor';
+export * from './token.service';
+export * from './ws-authenticator';

@@ -1,0 +1,54 @@
+import {
+  Injectable,
+  SetMetadata,
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError, type ConnectionUser } from '@app/ws';
+import type { Request } from 'express';
+import { extractToken } from './token-extractor';
+import { TokenService } from './token.service';
+import type { Scope } from './scopes';
+
+const SCOPES = Symbol('scopes');
+const USER = Symbol('user');
+
+/** The scopes a route needs; `ScopesGuard` checks them on the bearer token. */
+export const Scopes = (...scopes: Scope[]) => SetMetadata(SCOPES, scopes);
+
+type AuthenticatedRequest = Request & { [USER]?: ConnectionUser };
+
+/** The caller of an HTTP route guarded by `ScopesGuard`. */
+export const CurrentUser = createParamDecorator(
+  (_: unknown, context: ExecutionContext) =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>()[USER],
+);
+
+/** HTTP: 401 without a valid bearer token, 403 without the route's scopes. */
+@Injectable()
+export class ScopesGuard implements CanActivate {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const token = extractToken(request);
+    if (!token) throw new AppError('unauthorized', 'a bearer token is required');
+    const user = this.tokens.verify(token);
+    const needed =
+      this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? [];
+    const missing = needed.filter((scope) => !user.scopes.includes(scope));
+    if (missing.length > 0) {
+      throw new AppError('forbidden', `the token lacks the scope ${missing.join(', ')}`);
+    }
+    request[USER] = user;
+    return true;
+  }
+}

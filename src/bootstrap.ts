@@ -1,0 +1,49 @@
+import { Logger, type Type } from '@nestjs/common';
+import { NestFactory, type NestApplication } from '@nestjs/core';
+import { AppConfig, ConfigError, loadConfig } from './config';
+import { configureApp } from './configure-app';
+
+/**
+ * Starts one replica of `rootModule`: the application module, or a team's own root module that
+ * imports it next to their modules (`@Module({ imports: [AppModule, DocumentsModule] })`).
+ * SIGTERM and SIGINT drain and exit 0.
+ */
+export async function bootstrap(rootModule: Type<unknown>): Promise<NestApplication> {
+  // Validated before Nest starts, so a bad variable ends start-up with its message and no stack.
+  loadConfig(process.env);
+  const app = await NestFactory.create<NestApplication>(rootModule, { bufferLogs: true });
+  await configureApp(app);
+  const config = app.get(AppConfig);
+  await app.listen(config.port);
+  const logger = new Logger('Bootstrap');
+  logger.log({
+    port: config.port,
+    replica: config.replicaId,
+    nats: config.natsServers.length > 0 ? config.natsServers : 'embedded',
+    msg: 'listening',
+  });
+
+  // Nest's enableShutdownHooks re-raises the signal after closing (exit by signal); a drained
+  // replica must exit 0, so we close and exit ourselves.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log({ signal, msg: 'shutting down' });
+      app.close(signal).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error, msg: 'shutdown failed' });
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return app;
+}
+
+/** Ends a failed start-up with its reason on stderr (before the logger exists, it is all there is). */
+export function exitOnStartupError(error: unknown): never {
+  const text =
+    error instanceof ConfigError ? error.message : String((error as Error).stack ?? error);
+  process.stderr.write(`${text}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { WsModule } from '@app/ws';
+import { AuthModule, WsAuthenticator } from '../auth';
+import { AppConfig } from '../config';
+import { WS_PATH } from '@app/ws';
+import { ConnectionGateway } from './connection.gateway';
+
+/** The /ws endpoint: the hub with the contract's limits, and the connection-level events. */
+@Module({
+  imports: [
+    AuthModule,
+    WsModule.forRootAsync({
+      imports: [AuthModule],
+      inject: [AppConfig, WsAuthenticator],
+      useFactory: (config: AppConfig, auth: WsAuthenticator) => ({
+        path: WS_PATH,
+        replicaId: config.replicaId,
+        maxPayloadBytes: config.ws.maxPayloadBytes,
+        maxBufferedBytes: config.ws.maxBufferedBytes,
+        rateLimit: { perSecond: config.ws.ratePerSecond, burst: config.ws.rateBurst },
+        pingIntervalMs: config.ws.pingIntervalMs,
+        drainWindowMs: config.drainWindowMs,
+        authenticate: (request) => auth.authenticate(request),
+      }),
+    }),
+  ],
+  providers: [ConnectionGateway],
+})
+export class ConnectionModule {}

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { ChannelsService, idempotentIds, type Published } from '@app/channels';
+import { AppError, type Connection } from '@app/ws';
+import type { NotificationsSubscribeDto } from './dto/notifications-subscribe.dto';
+import type { NotificationsUnsubscribeDto } from './dto/notifications-unsubscribe.dto';
+import type { PushNotificationDto } from './dto/push-notification.dto';
+import { NotificationsEvent, kindOf, streamChannel } from './notifications.subjects';
+
+export interface Subscribed {
+  streams: string[];
+  epoch: string;
+  /** False when any stream's history no longer reaches back to its `since`. */
+  recovered: boolean;
+  /** The same, per stream: which ones lost messages. */
+  recoveredStreams: Record<string, boolean>;
+  /** The last seq of each stream this connection now has: what to resume from. */
+  seqs: Record<string, number>;
+}
+
+export interface PushOptions {
+  /** The same key from the same caller within 5 minutes returns the first result, delivered once. */
+  idempotencyKey?: string;
+  /** Who pushes (the token's subject): idempotency keys are per caller. */
+  caller?: string;
+}
+
+/** Public and per-user private notification streams on top of `@app/channels`. */
+@Injectable()
+export class NotificationsService {
+  constructor(private readonly channels: ChannelsService) {}
+
+  async subscribe(
+    conn: Connection,
+    { streams, since, epoch }: NotificationsSubscribeDto,
+  ): Promise<Subscribed> {
+    const unique = [...new Set(streams)];
+    const strays = Object.keys(since ?? {}).filter((s) => !unique.includes(s));
+    if (strays.length > 0) {
+      throw new AppError(
+        'bad_request',
+        `since names streams not in streams: ${strays.join(', ')}`,
+        [{ field: 'since', message: `not in streams: ${strays.join(', ')}` }],
+      );
+    }
+    const channels = unique.map((stream) => this.channelFor(conn, stream));
+    const results = await Promise.all(
+      channels.map((channel, i) =>
+        this.channels.join(conn, channel, { since: since?.[unique[i]!], epoch }),
+      ),
+    );
+    return {
+      streams: unique,
+      epoch: results[0]!.epoch,
+      recovered: results.every((r) => r.recovered),
+      recoveredStreams: Object.fromEntries(
+        unique.map((stream, i) => [stream, results[i]!.recovered]),
+      ),
+      seqs: Object.fromEntries(unique.map((stream, i) => [stream, results[i]!.seq])),
+    };
+  }
+
+  unsubscribe(conn: Connection, { streams }: NotificationsUnsubscribeDto): { streams: string[] } {
+    const left = streams.filter((stream) =>
+      this.channels.leave(conn, this.channelFor(conn, stream)),
+    );
+    return { streams: left };
+  }
+
+  /** Stores and relays one notification; resolves once stored, with its id and seq. */
+  push(
+    { stream, userId, payload }: PushNotificationDto,
+    options: PushOptions = {},
+  ): Promise<Published> {
+    const keyed =
+      options.idempotencyKey === undefined
+        ? {}
+        : idempotentIds([options.caller ?? ''], options.idempotencyKey);
+    return this.channels.publish(
+      streamChannel(stream, userId),
+      NotificationsEvent.Notification,
+      { stream, payload },
+      keyed,
+    );
+  }
+
+  /** A private stream is always the connected user's own, whatever the client sends. */
+  private channelFor(conn: Connection, stream: string): string {
+    if (kindOf(stream) === 'private' && !conn.userId) {
+      throw new AppError('unauthorized', 'private streams need a signed-in connection');
+    }
+    return streamChannel(stream, conn.userId ?? undefined);
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth';
+import { PresenceCluster } from './presence-cluster';
+import { PresenceController } from './presence.controller';
+import { PresenceGateway } from './presence.gateway';
+import { PresenceService } from './presence.service';
+
+@Module({
+  imports: [AuthModule],
+  controllers: [PresenceController],
+  providers: [PresenceCluster, PresenceService, PresenceGateway],
+  exports: [PresenceService, PresenceCluster],
+})
+export class PresenceModule {}
