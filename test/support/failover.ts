@@ -47,10 +47,13 @@ export function waitFor(
 }
 
 /**
- * Runs `attempt` until it does not fail with `unavailable` (the broker's trouble: retry later), for
- * at most `timeoutMs`; `onRefused` counts the refusals.
+ * Runs an idempotent `attempt` (a join) until it neither fails with `unavailable` (the broker's
+ * trouble: retry later) nor goes unanswered (`timeout`: a slow replay while a NATS node is down),
+ * for at most `timeoutMs`; `onRefused` counts the refusals.
  */
-export async function retryUnavailable<T>(
+const RETRYABLE = new Set(['unavailable', 'timeout']);
+
+export async function retryIdempotent<T>(
   attempt: () => Promise<T>,
   timeoutMs: number,
   onRefused: (error: ClientError) => void = () => undefined,
@@ -60,7 +63,8 @@ export async function retryUnavailable<T>(
     try {
       return await attempt();
     } catch (error) {
-      if (!(error instanceof ClientError) || error.code !== 'unavailable') throw error;
+      const retryable = error instanceof ClientError && RETRYABLE.has(error.code);
+      if (!retryable) throw error;
       if (Date.now() > deadline) throw error;
       onRefused(error);
       await delay(200);

@@ -68,6 +68,11 @@ const UNAVAILABLE_CODES = new Set<string>([
 const DIRECT_READS = 4;
 /** The server removes a replay consumer we failed to delete (process died) after this idle time. */
 const REPLAY_CONSUMER_IDLE_MS = 10_000;
+/**
+ * After a replay consumer fails (a cluster node is down), replays page with gets for this long
+ * instead of paying the consumer request's timeout again on every join.
+ */
+const CONSUMER_BACKOFF_MS = 30_000;
 /** nats.js refuses a pull that expires sooner. */
 const MIN_FETCH_EXPIRES_MS = 1_000;
 
@@ -85,9 +90,13 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private epoch?: string;
   private ensuring?: Promise<StreamInfo>;
   private readonly reads: Semaphore;
-  /** Identical replays in flight share one read: a reconnect storm asks the same thing N times. */
-  /** Replays waiting for a read slot, by channel/since/epoch: only those may be shared. */
+  /**
+   * Identical replays waiting for a read slot share one read (by channel/since/epoch): a reconnect
+   * storm asks the same thing N times.
+   */
   private readonly inflight = new Map<string, { started: boolean; promise: Promise<Replay> }>();
+  /** When a replay consumer last failed; replays page with gets until the back-off has passed. */
+  private consumerFailedAt = Number.NEGATIVE_INFINITY;
 
   /**
    * @param connection the NATS connection, or a function resolving it once it is up (the relay
@@ -237,17 +246,24 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     const out = await this.readWithGets(subject, since + 1, DIRECT_READS);
     if (out.length < DIRECT_READS) return out;
     const next = out[out.length - 1]!.seq + 1;
+    const paging = () => this.readWithGets(subject, next, this.options.maxMsgsPerChannel);
+    if (Date.now() - this.consumerFailedAt < CONSUMER_BACKOFF_MS) {
+      out.push(...(await paging()));
+      return out;
+    }
     try {
       out.push(...(await this.readWithConsumer(subject, next)));
     } catch (err) {
       // nats-server 2.9 may place an ephemeral consumer on a cluster node that is down, and keeps
       // doing so while it is: page with gets instead, which only need the stream's leader.
+      this.consumerFailedAt = Date.now();
       this.logger.warn({
         subject,
         err: (err as Error).message,
-        msg: 'replay consumer failed, paging',
+        backoffMs: CONSUMER_BACKOFF_MS,
+        msg: 'replay consumer failed, paging with gets for a while',
       });
-      out.push(...(await this.readWithGets(subject, next, this.options.maxMsgsPerChannel)));
+      out.push(...(await paging()));
     }
     return out;
   }
