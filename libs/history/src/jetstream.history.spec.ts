@@ -98,6 +98,16 @@ describe(JetStreamHistory.name, () => {
     expect(new Set(epochs).size).toBe(1);
   });
 
+  it('refuses at once, saying what to do, when another stream already stores rt.>', async () => {
+    const nc = await open();
+    await startHistory(nc, { ...CONTRACT_OPTIONS, stream: streamName() });
+    const started = Date.now();
+    const other = startHistory(nc, { ...CONTRACT_OPTIONS, stream: streamName() });
+    await expect(other).rejects.toThrow(/already stores rt\.>; set HISTORY_STREAM/);
+    // Not the 60 s start-up retry kept for a cluster that is still electing its leader.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('brings an existing stream to new limits without resetting it', async () => {
     const stream = streamName();
     const before = await startHistory(await open(), { ...CONTRACT_OPTIONS, stream });

@@ -42,9 +42,10 @@ interface JetStreamClients {
   readonly jsm: JetStreamManager;
 }
 
-/** JetStream API error codes this class reacts to (server `err_code`). */
 /** How long start-up waits for JetStream (a cluster electing its leader) before failing. */
 const STARTUP_RETRY_MS = 60_000;
+/** JetStream API error codes this class reacts to (server `err_code`). */
+const SUBJECTS_OVERLAP = 10065;
 const STREAM_NAME_IN_USE = 10058;
 const STREAM_NOT_FOUND = 10059;
 const NO_MESSAGE_FOUND = 10037;
@@ -125,7 +126,10 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
         await this.ensureStream();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw this.translate(err, 'create the history stream');
+        const translated = this.translate(err, 'create the history stream');
+        // A refusal such as overlapping subjects will not go away by waiting: say so now.
+        if (!isUnavailable(translated)) throw startupError(this.stream, translated);
+        if (Date.now() > deadline) throw translated;
         this.logger.warn({
           attempt,
           err: (err as Error).message,
@@ -454,6 +458,19 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     }
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+function isUnavailable(err: Error): boolean {
+  return err instanceof AppError && err.code === 'unavailable';
+}
+
+/** A start-up refusal, with what to do about the usual one. */
+function startupError(stream: string, err: Error): Error {
+  const hint = isApiError(err, SUBJECTS_OVERLAP)
+    ? `: another stream on this NATS server already stores ${STORE_SUBJECTS}; set HISTORY_STREAM ` +
+      `to its name to share it, or delete it (\`nats stream rm <name>\`)`
+    : '';
+  return new Error(`cannot create history stream ${stream}: ${err.message}${hint}`, { cause: err });
 }
 
 function isCode(err: unknown, code: string): boolean {
