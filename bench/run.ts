@@ -36,6 +36,8 @@ import {
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = !argv.includes('--no-profile');
+/** Only the idle-connection measurement (≈ 1 min): for work on memory per connection. */
+const IDLE_ONLY = argv.includes('--idle-only');
 /** Everything is killed and the run fails past this, whatever state it is in. */
 const HARD_TIMEOUT_MS = (QUICK ? 4 : 9) * 60_000;
 
@@ -127,84 +129,12 @@ async function main(): Promise<void> {
     `nats-server ${nats.handle.url} (pid ${nats.pid}, JetStream store ${nats.handle.storeDir ?? '-'})`,
   );
   const settings = { natsUrl: nats.handle.url, secret };
-
-  const [a, b, rawWs] = await Promise.all([
-    startReplica('replica-a', settings),
-    startReplica('replica-b', settings),
-    startRawServer('raw-ws'),
-  ]);
-  log(
-    'fan-out: ours = 2 replicas with 500 subscribers each, publisher on replica-a; raw = 1 process',
-  );
-  const oursSession = await FanoutSession.open(
-    {
-      kind: 'ours',
-      publisherUrl: a.wsUrl,
-      subscriberUrls: [a.wsUrl, b.wsUrl],
-      servers: [a, b],
-      brokerPid: nats.pid,
-      auth: ours,
-    },
-    FANOUT.subscribersPerProcess,
-    log,
-  );
-  const rawSession = await FanoutSession.open(
-    {
-      kind: 'raw',
-      publisherUrl: rawWs.wsUrl,
-      subscriberUrls: [rawWs.wsUrl, rawWs.wsUrl],
-      servers: [rawWs],
-      auth: raw,
-    },
-    FANOUT.subscribersPerProcess,
-    log,
-  );
-  // Each phase runs REPEATS windows per server, alternating ours / raw, so that the machine's
-  // background load (other people's builds and tests) hits both; the table shows medians.
-  const fanout: FanoutPhaseResult[] = [];
-  let padTo = 0;
-  for (const phase of PHASES) {
-    const windows: Record<'ours' | 'raw', FanoutPhaseResult[]> = { ours: [], raw: [] };
-    for (let i = 0; i < REPEATS; i++) {
-      await waitForQuiet(log);
-      windows.ours.push(await oursSession.run(phase, FANOUT, log));
-      // Same bytes per delivery for raw ws as for ours: its frames are padded to our mean size.
-      padTo ||= Math.round(windows.ours[0]?.meanFrameBytes ?? 0);
-      windows.raw.push(await rawSession.run(phase, { ...FANOUT, padTo }, log));
-    }
-    fanout.push(medianWindow(windows.ours), medianWindow(windows.raw));
-  }
-
-  const profiles: ProfileSummary[] = [];
-  const profiledRuns: FanoutPhaseResult[] = [];
   const dir = join(RESULTS_DIR, 'profiles', runId);
-  if (PROFILE) {
-    mkdirSync(dir, { recursive: true });
-    log(
-      `profiling pass: V8 sampling profiler (${PROFILE_INTERVAL_US} µs) in each server over a max-rate window; not used for the figures`,
-    );
-    for (const [session, servers] of [
-      [oursSession, [a, b]],
-      [rawSession, [rawWs]],
-    ] as const) {
-      const files = servers.map((s) => join(dir, `${s.name}.cpuprofile`));
-      const profiled = await session.run(
-        { name: 'max rate (profiled)', rate: null },
-        {
-          ...FANOUT,
-          padTo: session.target.kind === 'raw' ? padTo : 0,
-          measureMs: PROFILE_MEASURE_MS,
-          onWindowStart: () => all(servers.map((s) => s.profileStart(PROFILE_INTERVAL_US))),
-          onWindowEnd: () => all(servers.map((s, i) => s.profileStop(files[i] ?? ''))),
-        },
-        log,
-      );
-      profiledRuns.push(profiled);
-      profiles.push(...files.map((f) => summarizeProfile(f, 25)));
-    }
-  }
-  await Promise.all([oursSession.close(), rawSession.close()]);
-  await Promise.all([a.stop(), b.stop(), rawWs.stop()]);
+  if (PROFILE) mkdirSync(dir, { recursive: true });
+
+  const { fanout, profiles, profiledRuns, padTo } = IDLE_ONLY
+    ? { fanout: [], profiles: [], profiledRuns: [], padTo: 0 }
+    : await runFanout(settings, ours, raw, nats.pid, dir);
 
   log(`idle connections: ${IDLE.connections.toLocaleString('en-US')} on one fresh server each`);
   const idleReplica = await startReplica('replica-idle', settings);
@@ -257,6 +187,100 @@ async function main(): Promise<void> {
   for (const p of profiles) console.log(`${report.profileTables(p)}\n`);
   for (const h of heapProfiles) console.log(`${report.heapTables(h)}\n`);
   log(`done in ${results.durationSec.toFixed(0)} s; results in ${file}`);
+}
+
+interface FanoutOutcome {
+  fanout: FanoutPhaseResult[];
+  profiles: ProfileSummary[];
+  profiledRuns: FanoutPhaseResult[];
+  padTo: number;
+}
+
+/** Fan-out phases on two replicas of ours and on raw ws, then the optional profiling pass. */
+async function runFanout(
+  settings: { natsUrl: string; secret: string },
+  ours: (prefix: string) => Auth,
+  raw: () => Auth,
+  brokerPid: number,
+  dir: string,
+): Promise<FanoutOutcome> {
+  const [a, b, rawWs] = await Promise.all([
+    startReplica('replica-a', settings),
+    startReplica('replica-b', settings),
+    startRawServer('raw-ws'),
+  ]);
+  log(
+    'fan-out: ours = 2 replicas with 500 subscribers each, publisher on replica-a; raw = 1 process',
+  );
+  const oursSession = await FanoutSession.open(
+    {
+      kind: 'ours',
+      publisherUrl: a.wsUrl,
+      subscriberUrls: [a.wsUrl, b.wsUrl],
+      servers: [a, b],
+      brokerPid,
+      auth: ours,
+    },
+    FANOUT.subscribersPerProcess,
+    log,
+  );
+  const rawSession = await FanoutSession.open(
+    {
+      kind: 'raw',
+      publisherUrl: rawWs.wsUrl,
+      subscriberUrls: [rawWs.wsUrl, rawWs.wsUrl],
+      servers: [rawWs],
+      auth: raw,
+    },
+    FANOUT.subscribersPerProcess,
+    log,
+  );
+  // Each phase runs REPEATS windows per server, alternating ours / raw, so that the machine's
+  // background load (other people's builds and tests) hits both; the table shows medians.
+  const fanout: FanoutPhaseResult[] = [];
+  let padTo = 0;
+  for (const phase of PHASES) {
+    const windows: Record<'ours' | 'raw', FanoutPhaseResult[]> = { ours: [], raw: [] };
+    for (let i = 0; i < REPEATS; i++) {
+      await waitForQuiet(log);
+      windows.ours.push(await oursSession.run(phase, FANOUT, log));
+      // Same bytes per delivery for raw ws as for ours: its frames are padded to our mean size.
+      padTo ||= Math.round(windows.ours[0]?.meanFrameBytes ?? 0);
+      windows.raw.push(await rawSession.run(phase, { ...FANOUT, padTo }, log));
+    }
+    fanout.push(medianWindow(windows.ours), medianWindow(windows.raw));
+  }
+
+  const profiles: ProfileSummary[] = [];
+  const profiledRuns: FanoutPhaseResult[] = [];
+  if (PROFILE) {
+    log(
+      `profiling pass: V8 sampling profiler (${PROFILE_INTERVAL_US} µs) in each server over a max-rate window; not used for the figures`,
+    );
+    for (const [session, servers] of [
+      [oursSession, [a, b]],
+      [rawSession, [rawWs]],
+    ] as const) {
+      const files = servers.map((s) => join(dir, `${s.name}.cpuprofile`));
+      const profiled = await session.run(
+        { name: 'max rate (profiled)', rate: null },
+        {
+          ...FANOUT,
+          padTo: session.target.kind === 'raw' ? padTo : 0,
+          measureMs: PROFILE_MEASURE_MS,
+          onWindowStart: () => all(servers.map((s) => s.profileStart(PROFILE_INTERVAL_US))),
+          onWindowEnd: () => all(servers.map((s, i) => s.profileStop(files[i] ?? ''))),
+        },
+        log,
+      );
+      profiledRuns.push(profiled);
+      profiles.push(...files.map((f) => summarizeProfile(f, 25)));
+    }
+  }
+  await Promise.all([oursSession.close(), rawSession.close()]);
+  await Promise.all([a.stop(), b.stop(), rawWs.stop()]);
+
+  return { fanout, profiles, profiledRuns, padTo };
 }
 
 const hardTimeout = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { connect as natsConnect } from 'nats';
+import { connect as natsConnect, type StreamInfo } from 'nats';
 import {
   ClientError,
   connect,
@@ -828,18 +828,26 @@ export function remotePortsOf(pid: number | undefined): Set<number> {
 
 /**
  * Makes the node named `target` lead stream `stream`: asks the current leader to step down until
- * the election lands there (each election picks among the other peers). Resolves with the number
- * of step-downs it took.
+ * the election lands there. nats-server 2.9 hands leadership to a peer that is current, so each
+ * step-down waits for `target` to be current first (on a loaded machine a follower may lag).
+ * Resolves with the number of step-downs it took.
  */
 export async function moveStreamLeader(
   natsUrl: string,
   stream: string,
   target: string,
-  attempts = 8,
+  attempts = 12,
 ): Promise<number> {
   for (let i = 0; i < attempts; i++) {
     const leader = await waitForLeader(natsUrl, stream, 10_000);
     if (leader === target) return i;
+    await waitFor(
+      `node ${target} to be a current replica of stream ${stream}`,
+      async () => (await streamPeers(natsUrl, stream).catch(() => new Map())).get(target) === true,
+      10_000,
+      undefined,
+      100,
+    );
     const nc = await natsConnect({ servers: natsUrl.split(',') });
     try {
       await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${stream}`, undefined, { timeout: 5000 });
@@ -879,13 +887,22 @@ export async function waitForLeader(
   return leader!;
 }
 
+/** The followers of stream `stream` by server name, each with whether it is current. */
+async function streamPeers(natsUrl: string, stream: string): Promise<Map<string, boolean>> {
+  const info = await streamInfo(natsUrl, stream);
+  return new Map((info.cluster?.replicas ?? []).map((r) => [r.name, r.current]));
+}
+
 /** The server name (`--server_name`) of the leader of JetStream stream `stream`. */
 export async function streamLeader(natsUrl: string, stream: string): Promise<string | undefined> {
+  return (await streamInfo(natsUrl, stream)).cluster?.leader;
+}
+
+async function streamInfo(natsUrl: string, stream: string): Promise<StreamInfo> {
   const nc = await natsConnect({ servers: natsUrl.split(',') });
   try {
     const jsm = await nc.jetstreamManager({ timeout: 1000 });
-    const info = await jsm.streams.info(stream);
-    return info.cluster?.leader;
+    return await jsm.streams.info(stream);
   } finally {
     await nc.close();
   }
