@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelsService, idempotentIds, type Published } from '@app/channels';
+import {
+  ChannelsService,
+  idempotentIds,
+  type JoinOptions,
+  type JoinResult,
+  type Published,
+} from '@app/channels';
 import { AppError, type Connection } from '@app/ws';
 import type { NotificationsSubscribeDto } from './dto/notifications-subscribe.dto';
 import type { NotificationsUnsubscribeDto } from './dto/notifications-unsubscribe.dto';
@@ -43,11 +49,10 @@ export class NotificationsService {
       );
     }
     const channels = unique.map((stream) => this.channelFor(conn, stream));
-    const results = await Promise.all(
-      channels.map((channel, i) =>
-        this.channels.join(conn, channel, { since: since?.[unique[i]!], epoch }),
-      ),
-    );
+    const results = await this.joinAll(conn, channels, (i) => ({
+      since: since?.[unique[i]!],
+      epoch,
+    }));
     return {
       streams: unique,
       epoch: results[0]!.epoch,
@@ -81,6 +86,29 @@ export class NotificationsService {
       { stream, payload },
       keyed,
     );
+  }
+
+  /**
+   * Joins every channel or none: a client told that its subscribe failed must not be left with
+   * some of the streams (the ones it already had stay).
+   */
+  private async joinAll(
+    conn: Connection,
+    channels: string[],
+    options: (i: number) => JoinOptions,
+  ): Promise<JoinResult[]> {
+    const had = channels.map((channel) => this.channels.isMember(conn, channel));
+    const settled = await Promise.allSettled(
+      channels.map((channel, i) => this.channels.join(conn, channel, options(i))),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      channels.forEach((channel, i) => {
+        if (!had[i]) this.channels.leave(conn, channel);
+      });
+      throw failed.reason;
+    }
+    return settled.map((r) => (r as PromiseFulfilledResult<JoinResult>).value);
   }
 
   /** A private stream is always the connected user's own, whatever the client sends. */

@@ -1,14 +1,21 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { HISTORY_OPTIONS, HistoryStore, InMemoryHistory, type HistoryOptions } from '@app/history';
+import { Relay } from '@app/relay';
 import {
   startNatsServer,
   startReplicas,
+  startTestApp,
   WsTestClient,
   type NatsServerHandle,
   type TestApp,
 } from '@app/testing';
+import { AppError } from '@app/ws';
 import { connect, type NatsConnection } from 'nats';
 import { firstValueFrom } from 'rxjs';
 import request from 'supertest';
+import { AppModule } from '../../src/app.module';
+import { AppConfig, loadConfig } from '../../src/config';
+import { configureApp } from '../../src/configure-app';
 import { startReplica } from '../support/replica';
 import { tokenFor } from '../support/tokens';
 
@@ -321,5 +328,68 @@ describe('notifications with the embedded relay', () => {
     });
     await s.close();
     await app.close();
+  });
+});
+
+/** In-memory history that cannot be read for channels named `*broken*`, as a failing store. */
+class PartlyBrokenHistory extends InMemoryHistory {
+  override head(channel: string) {
+    return this.refuse(channel) ?? super.head(channel);
+  }
+  override replay(channel: string, since: number, epoch?: string) {
+    return this.refuse(channel) ?? super.replay(channel, since, epoch);
+  }
+  private refuse(channel: string): Promise<never> | undefined {
+    if (!channel.includes('broken')) return undefined;
+    return Promise.reject(new AppError('unavailable', `history of ${channel} is unreadable`));
+  }
+}
+
+describe('notifications.subscribe is all or nothing', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    const config = loadConfig({ NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'error' });
+    app = await startTestApp({
+      imports: [AppModule],
+      configure: configureApp,
+      override: (builder) =>
+        builder
+          .overrideProvider(AppConfig)
+          .useValue(config)
+          .overrideProvider(HistoryStore)
+          .useFactory({
+            factory: (relay: Relay, options: HistoryOptions) =>
+              new PartlyBrokenHistory(relay, options),
+            inject: [Relay, HISTORY_OPTIONS],
+          }),
+    });
+  });
+
+  afterAll(() => app.close());
+
+  const push = (stream: string, payload: unknown) =>
+    request(app.app.getHttpServer())
+      .post('/notifications')
+      .set('authorization', `Bearer ${publisher}`)
+      .send({ stream, payload })
+      .expect(202);
+
+  it('leaves the connection on none of the new streams when one of them fails', async () => {
+    const s = await WsTestClient.open(app.wsUrl);
+    await s.call('notifications.subscribe', { streams: ['public.kept'] });
+    const failed = await s.request('notifications.subscribe', {
+      streams: ['public.kept', 'public.fine', 'public.broken'],
+    });
+    expect(failed).toMatchObject({ event: 'error', data: { code: 'unavailable' } });
+
+    await push('public.fine', 'must not arrive');
+    await push('public.kept', 'still subscribed');
+    // Frames arrive in order: had the failed subscribe kept public.fine, its push came first.
+    expect((await s.nextEvent<Notification>('notification')).data).toMatchObject({
+      stream: 'public.kept',
+      payload: 'still subscribed',
+    });
+    await s.close();
   });
 });
