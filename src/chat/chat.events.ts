@@ -1,22 +1,6 @@
-export type Body = string | Record<string, unknown>;
+import type { ChatMessage, DirectMessage } from '@app/protocol';
 
-export interface ChatMessage {
-  room: string;
-  id: string;
-  seq: number;
-  from: string;
-  body: Body;
-  ts: number;
-}
-
-export interface DirectMessage {
-  id: string;
-  seq: number;
-  from: string;
-  to: string;
-  body: Body;
-  ts: number;
-}
+export type { Body, ChatMessage, DirectMessage } from '@app/protocol';
 
 declare module '@app/ws' {
   interface ServerEvents {

@@ -1,10 +1,6 @@
-export interface Notification {
-  stream: string;
-  id: string;
-  seq: number;
-  payload: unknown;
-  ts: number;
-}
+import type { Notification } from '@app/protocol';
+
+export type { Notification } from '@app/protocol';
 
 declare module '@app/ws' {
   interface ServerEvents {

@@ -1,7 +1,6 @@
-export interface PresenceChange {
-  room: string;
-  userId: string;
-}
+import type { PresenceChange } from '@app/protocol';
+
+export type { PresenceChange } from '@app/protocol';
 
 declare module '@app/ws' {
   interface ServerEvents {

@@ -1,16 +1,10 @@
+import { ERROR_CODES, type ErrorCode, type FieldError } from '@app/protocol';
 import type { ChannelRef } from './types';
 
+export type { FieldError } from '@app/protocol';
+
 /** The server's error codes (the contract's). */
-export const SERVER_ERROR_CODES = [
-  'bad_request',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'rate_limited',
-  'unavailable',
-  'internal',
-] as const;
-export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+export type ServerErrorCode = ErrorCode;
 
 /**
  * The server's codes, plus the client's own:
@@ -35,11 +29,6 @@ export type ClientErrorCode =
   | 'policy_violation'
   | 'token_unavailable'
   | 'protocol';
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
 
 export interface ClientErrorDetails {
   /** The request's event, when the error answers a request. */
@@ -80,5 +69,5 @@ export function isTransient(code: ClientErrorCode): boolean {
 }
 
 export function isServerErrorCode(code: unknown): code is ServerErrorCode {
-  return (SERVER_ERROR_CODES as readonly unknown[]).includes(code);
+  return (ERROR_CODES as readonly unknown[]).includes(code);
 }

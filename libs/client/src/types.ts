@@ -1,65 +1,34 @@
+import type {
+  ChatJoinReply,
+  ChatLeaveReply,
+  ChatMessage,
+  DirectMessage,
+  Notification,
+  NotificationsUnsubscribeReply,
+  PresenceChange as PresenceFrame,
+  PresenceRoomReply,
+  PresenceUsersReply,
+  Welcome,
+} from '@app/protocol';
 import type { ClientError } from './errors';
 
-/** A message body: a string or a JSON object. */
-export type Body = string | Record<string, unknown>;
-
-/** `welcome`: the first frame of every connection. */
-export interface Welcome {
-  connectionId: string;
-  replica: string;
-  /** Null on an anonymous connection. */
-  userId: string | null;
-}
-
-/** `chat.message`: a message of a room this client joined. */
-export interface ChatMessage {
-  room: string;
-  id: string;
-  seq: number;
-  from: string;
-  body: Body;
-  ts: number;
-}
-
-/** `chat.direct`: a direct message to this user, or from this user's other connections. */
-export interface DirectMessage {
-  id: string;
-  seq: number;
-  from: string;
-  to: string;
-  body: Body;
-  ts: number;
-}
-
-/** `notification`: a message of a stream this client subscribed to. */
-export interface Notification {
-  stream: string;
-  id: string;
-  seq: number;
-  payload: unknown;
-  ts: number;
-}
+/** The server's frames and replies, as the protocol defines them (`@app/protocol`). */
+export type {
+  Body,
+  ChatMessage,
+  DirectMessage,
+  Notification,
+  Published,
+  Welcome,
+} from '@app/protocol';
 
 /** `presence.join` / `presence.leave` in a joined room. */
-export interface PresenceChange {
+export interface PresenceChange extends PresenceFrame {
   type: 'join' | 'leave';
-  room: string;
-  userId: string;
 }
 
-/** What `send` and `direct` resolve with once the message is stored. */
-export interface Published {
-  id: string;
-  seq: number;
-}
-
-export interface JoinResult {
-  room: string;
-  /** The last seq of the room this client has. */
-  seq: number;
-  epoch: string;
-  recovered: boolean;
-}
+/** What `join` resolves with. */
+export type JoinResult = ChatJoinReply;
 
 export interface SubscribeResult {
   streams: string[];
@@ -69,25 +38,15 @@ export interface SubscribeResult {
   seqs: Record<string, number>;
 }
 
-export interface LeaveResult {
-  room: string;
-  left: boolean;
-}
+export type LeaveResult = ChatLeaveReply;
 
-export interface UnsubscribeResult {
-  streams: string[];
-}
+export type UnsubscribeResult = NotificationsUnsubscribeReply;
 
 /** `presence.query {room}`. */
-export interface RoomPresence {
-  room: string;
-  users: string[];
-}
+export type RoomPresence = PresenceRoomReply;
 
 /** `presence.query {users}`. */
-export interface UsersPresence {
-  online: Record<string, boolean>;
-}
+export type UsersPresence = PresenceUsersReply;
 
 /** Where a room, stream or the inbox resumes from. Persist it to resume across page loads. */
 export interface Position {

@@ -1,20 +1,7 @@
-/** The contract's error codes, shared by WebSocket `error` frames and HTTP error bodies. */
-export const ERROR_CODES = [
-  'bad_request',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'rate_limited',
-  'unavailable',
-  'internal',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+import type { ErrorCode, FieldError } from '@app/protocol';
 
-/** A field at fault and what is wrong with it. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+/** The contract's error codes and field errors, shared with the client SDK. */
+export { ERROR_CODES, type ErrorCode, type FieldError } from '@app/protocol';
 
 /**
  * The one error services throw. Filters turn it into an `error` frame or an HTTP status; services
