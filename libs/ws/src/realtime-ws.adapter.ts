@@ -1,13 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
-import type { WsMessageHandler } from '@nestjs/common/interfaces';
 import { AbstractWsAdapter } from '@nestjs/websockets';
-import type { Observable } from 'rxjs';
-import { AppError } from './app-error';
 import type { Connection } from './connection';
-import { refOf } from './frames';
-import { WsHub, type BoundHandler } from './ws-hub';
-
-type Transform = (result: unknown) => Observable<unknown>;
+import type { WsHub } from './ws-hub';
 
 /**
  * Nest's adapter API over our `WsHub`. Nest's own `WsAdapter` drops invalid JSON and unknown events
@@ -16,7 +10,6 @@ type Transform = (result: unknown) => Observable<unknown>;
  */
 export class RealtimeWsAdapter extends AbstractWsAdapter {
   private attached = false;
-  private transform?: Transform;
 
   constructor(
     app: INestApplication,
@@ -28,9 +21,7 @@ export class RealtimeWsAdapter extends AbstractWsAdapter {
   create(): WsHub {
     if (!this.attached) {
       this.attached = true;
-      this.hub.attach(this.httpServer as NodeJS.EventEmitter, (conn, handler, data) =>
-        this.run(conn, handler, data),
-      );
+      this.hub.attach(this.httpServer as NodeJS.EventEmitter);
     }
     return this.hub;
   }
@@ -43,37 +34,15 @@ export class RealtimeWsAdapter extends AbstractWsAdapter {
     conn.onClose(callback);
   }
 
-  bindMessageHandlers(conn: Connection, handlers: WsMessageHandler[], transform: Transform): void {
-    this.transform ??= transform;
-    this.hub.bindHandlers(conn, handlers);
-  }
+  /**
+   * Nest hands over every gateway's handlers bound to this connection; they are not kept. The hub
+   * dispatches through `WsDispatcher`, whose handlers are wrapped once and shared (per connection,
+   * they cost ~1.8 KB).
+   */
+  bindMessageHandlers(): void {}
 
   override close(hub: WsHub): Promise<void> {
     hub.close();
     return Promise.resolve();
-  }
-
-  /** Replies are shaped by the reply interceptor and errors by the filter; this only writes them. */
-  private run(conn: Connection, handler: BoundHandler, data: unknown): void {
-    const done = conn.track();
-    const result$ = this.transform?.(handler.callback(data, handler.message));
-    if (!result$) return done();
-    result$.subscribe({
-      next: (frame) => {
-        if (frame === undefined || frame === null) return;
-        if (conn.sendFrame(JSON.stringify(frame))) this.hub.metrics.frameOut('reply').inc();
-      },
-      complete: done,
-      error: () => {
-        done();
-        const ref = refOf(data);
-        const error = new AppError('internal', 'internal error');
-        conn.send('error', {
-          ...(ref !== undefined && { ref }),
-          code: error.code,
-          message: error.message,
-        });
-      },
-    });
   }
 }

@@ -7,24 +7,37 @@ import {
 } from '@nestjs/common';
 import { AppError } from './app-error';
 import type { Connection } from './connection';
-import { refOf } from './frames';
+import { refOf, type ServerEvents } from './frames';
 
-/** Turns anything a handler throws into an `error` frame. The socket stays open. */
+/** The frame a gateway's exception filter returns; `WsDispatcher` sends it. */
+export interface ErrorFrame {
+  event: 'error';
+  data: ServerEvents['error'];
+}
+
+/**
+ * Turns anything a handler throws into an `error` frame, which it returns for the dispatcher to
+ * send (gateways run in Nest's external context, where a filter's result is the handler's). The
+ * socket stays open.
+ */
 @Catch()
 export class WsErrorFilter implements WsExceptionFilter {
   private readonly logger = new Logger(WsErrorFilter.name);
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): ErrorFrame {
     const ws = host.switchToWs();
     const conn = ws.getClient<Connection>();
     const ref = refOf(ws.getData());
     const error = this.toAppError(exception, conn);
-    conn.send('error', {
-      ...(ref !== undefined && { ref }),
-      code: error.code,
-      message: error.message,
-      ...(error.fields && { fields: error.fields }),
-    });
+    return {
+      event: 'error',
+      data: {
+        ...(ref !== undefined && { ref }),
+        code: error.code,
+        message: error.message,
+        ...(error.fields && { fields: error.fields }),
+      },
+    };
   }
 
   private toAppError(exception: unknown, conn: Connection): AppError {

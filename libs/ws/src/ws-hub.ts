@@ -14,16 +14,8 @@ import { Connection, type ConnectionUser } from './connection';
 import { ExpiryWheel } from './expiry-wheel';
 import { isPlainObject, refOf, type Ref } from './frames';
 import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
+import { WsDispatcher } from './ws-dispatcher';
 import { WS_OPTIONS, type WsOptions } from './ws-options';
-
-/** What a gateway registers for one event on one connection (the shape Nest hands adapters). */
-export interface BoundHandler {
-  message: string;
-  callback: (data: unknown, event: string) => unknown;
-}
-
-/** Runs a bound handler and sends what it yields; supplied by the adapter (Nest's rx transform). */
-export type HandlerRunner = (conn: Connection, handler: BoundHandler, data: unknown) => void;
 
 /** How long a draining connection's requests in flight may take to answer before it closes. */
 const IN_FLIGHT_BOUND_MS = 5_000;
@@ -45,7 +37,6 @@ export class WsHub implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WsHub.name);
   private readonly server: WebSocketServer;
   private readonly connections = new Set<Connection>();
-  private readonly handlers = new WeakMap<Connection, BoundHandler[][]>();
   private readonly connectListeners: ConnectListener[] = [];
   /** Frames of connections whose setup is not done yet, handled right after their welcome. */
   private readonly beforeWelcome = new WeakMap<Connection, Array<[RawData, boolean]>>();
@@ -55,11 +46,11 @@ export class WsHub implements BeforeApplicationShutdown {
     conn.close(CloseCode.Unauthorized, 'token expired'),
   );
   private heartbeat?: NodeJS.Timeout;
-  private runner?: HandlerRunner;
   private drainPromise?: Promise<void>;
 
   constructor(
     @Inject(WS_OPTIONS) private readonly options: WsOptions,
+    private readonly dispatcher: WsDispatcher,
     @Optional() readonly metrics: WsMetrics = new WsMetrics(),
   ) {
     this.server = new WebSocketServer({
@@ -79,8 +70,7 @@ export class WsHub implements BeforeApplicationShutdown {
   }
 
   /** Serves upgrades of `path` on `httpServer`; called once by the adapter. */
-  attach(httpServer: NodeJS.EventEmitter, runner: HandlerRunner): void {
-    this.runner = runner;
+  attach(httpServer: NodeJS.EventEmitter): void {
     httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(request, socket, head),
     );
@@ -91,13 +81,6 @@ export class WsHub implements BeforeApplicationShutdown {
 
   onConnect(listener: ConnectListener): void {
     this.connectListeners.push(listener);
-  }
-
-  /** Adds one gateway's handlers for a connection; the hub dispatches across all gateways. */
-  bindHandlers(conn: Connection, handlers: BoundHandler[]): void {
-    const sets = this.handlers.get(conn);
-    if (sets) sets.push(handlers);
-    else this.handlers.set(conn, [handlers]);
   }
 
   /** Replaces the principal after `auth.refresh`: a newer token for the same user. */
@@ -302,13 +285,13 @@ export class WsHub implements BeforeApplicationShutdown {
       this.metrics.frameIn(INVALID_EVENT).inc();
       return this.reject(conn, ref, new AppError('bad_request', '"data" must be an object'));
     }
-    const handler = this.find(conn, frame.event);
-    if (!handler) {
+    const event = frame.event;
+    if (!this.dispatcher.handles(event)) {
       this.metrics.frameIn(UNKNOWN_EVENT).inc();
-      return this.reject(conn, ref, new AppError('bad_request', `unknown event "${frame.event}"`));
+      return this.reject(conn, ref, new AppError('bad_request', `unknown event "${event}"`));
     }
     // A registered handler's name: bounded by the code, whatever clients send.
-    this.metrics.frameIn(handler.message).inc();
+    this.metrics.frameIn(event).inc();
     if (this.closing.has(conn)) {
       // Its drain turn came: what it sends now is not handled, and it is told to send it again.
       return this.reject(
@@ -320,14 +303,7 @@ export class WsHub implements BeforeApplicationShutdown {
         ),
       );
     }
-    this.runner?.(conn, handler, data);
-  }
-
-  private find(conn: Connection, event: string): BoundHandler | undefined {
-    for (const set of this.handlers.get(conn) ?? []) {
-      for (const handler of set) if (handler.message === event) return handler;
-    }
-    return undefined;
+    this.dispatcher.dispatch(conn, event, data);
   }
 
   private reject(conn: Connection, ref: Ref | undefined, error: AppError): void {

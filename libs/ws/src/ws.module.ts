@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { WsDispatcher } from './ws-dispatcher';
 import { WsHub } from './ws-hub';
 import { WsMetrics } from './ws-metrics';
 import { WsModuleDefinition } from './ws-options';
@@ -9,5 +11,9 @@ import { WsModuleDefinition } from './ws-options';
  * Configure with `WsModule.forRootAsync({ imports, inject, useFactory })`.
  */
 @Global()
-@Module({ providers: [WsMetrics, WsHub], exports: [WsHub, WsMetrics] })
+@Module({
+  imports: [DiscoveryModule],
+  providers: [WsMetrics, WsDispatcher, WsHub],
+  exports: [WsHub, WsMetrics],
+})
 export class WsModule extends WsModuleDefinition {}
