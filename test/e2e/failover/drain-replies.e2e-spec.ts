@@ -1,5 +1,6 @@
-import { startNatsServer, WsTestClient, type NatsServerHandle } from '@app/testing';
-import { ChildReplica } from '../../support/child-replica';
+import { startNatsServer, WsTestClient } from '@app/testing';
+import type { ChildReplica } from '../../support/child-replica';
+import { useRig } from '../../support/failover';
 import { tokenFor } from '../../support/tokens';
 
 const SENDS = 2000;
@@ -10,30 +11,15 @@ const SENDS = 2000;
  * never duplicates, a message that was in fact stored.
  */
 describe('drain with requests in flight', () => {
-  let nats: NatsServerHandle;
-  let a: ChildReplica;
-  let b: ChildReplica;
-
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    const env = {
-      WS_RATE_PER_SECOND: '10000',
-      WS_RATE_BURST: '10000',
-      DRAIN_WINDOW_MS: '1000',
-      HISTORY_MAX_MESSAGES: '5000',
-    };
-    [a, b] = await Promise.all([
-      ChildReplica.start({ id: 'drain-a', natsUrl: nats.url, env }),
-      ChildReplica.start({ id: 'drain-b', natsUrl: nats.url, env }),
-    ]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await nats?.stop();
+  const rig = useRig(startNatsServer, ['drain-a', 'drain-b'], {
+    WS_RATE_PER_SECOND: '10000',
+    WS_RATE_BURST: '10000',
+    DRAIN_WINDOW_MS: '1000',
+    HISTORY_MAX_MESSAGES: '5000',
   });
 
   it('answers every stored message before closing', async () => {
+    const [a, b] = rig.replicas as [ChildReplica, ChildReplica];
     const room = 'drain-room';
     const writer = await WsTestClient.open(a.wsUrl, { token: tokenFor('writer') });
     const { epoch } = await writer.call<{ epoch: string }>('chat.join', { room });

@@ -1,27 +1,16 @@
-import { startNatsCluster, type NatsClusterHandle } from '@app/testing';
+import { startNatsCluster } from '@app/testing';
 import type { ChildReplica } from '../../support/child-replica';
 import {
-  chatSendTakesKey,
-  checkDelivery,
-  closeAll,
-  delay,
-  joinAll,
-  notReady,
-  openFleet,
-  openMember,
-  progress,
-  retryIdempotent,
-  Publisher,
-  spread,
-  startChildReplicas,
+  expectDelivered,
   moveStreamLeader,
+  notReady,
   remotePortsOf,
+  retryIdempotent,
+  startScenario,
   streamLeader,
-  urlsFor,
+  useRig,
   waitFor,
-  waitForMarkers,
   watchReadiness,
-  type Member,
 } from '../../support/failover';
 
 /**
@@ -39,38 +28,20 @@ const ROOM = 'failover-nats-cluster';
 const STREAM = 'RT';
 
 describe('failover: a node of a three-node NATS cluster is killed under load', () => {
-  let cluster: NatsClusterHandle;
-  let replicas: ChildReplica[] = [];
-  const members: Member[] = [];
-
-  beforeAll(async () => {
-    cluster = await startNatsCluster(3);
-    replicas = await startChildReplicas(['natsc-a', 'natsc-b'], cluster.url, {
-      HISTORY_REPLICAS: '3',
-      HISTORY_STREAM: STREAM,
-      HISTORY_MAX_MESSAGES: '5000',
-    });
-  });
-
-  afterAll(async () => {
-    await closeAll(members);
-    await Promise.all(replicas.map((r) => r.close()));
-    await cluster?.stop();
+  const rig = useRig(() => startNatsCluster(3), ['natsc-a', 'natsc-b'], {
+    HISTORY_REPLICAS: '3',
+    HISTORY_STREAM: STREAM,
+    HISTORY_MAX_MESSAGES: '5000',
   });
 
   it('nothing acknowledged is lost, and every client gets everything once, in order', async () => {
-    const log = progress('nats-cluster');
-    const urls = replicas.map((r) => r.wsUrl);
-    const sender = openFleet(members, {
+    const { nats: cluster, replicas } = rig;
+    const s = await startScenario(rig, {
+      scope: 'nats-cluster',
       prefix: 'natsc',
-      count: CLIENTS,
-      roomsOf: () => [ROOM],
-      urlsOf: (i) => urlsFor(i, urls),
-      publisher: { rooms: [ROOM], urls: urls },
+      clients: CLIENTS,
+      rooms: [ROOM],
     });
-    await joinAll(members, 20_000);
-    const epoch = (await sender.client.join(ROOM)).epoch;
-    const idempotent = await chatSendTakesKey(sender.client, ROOM);
     // The worst node to lose: the one that leads the stream and that a replica is connected to.
     const nodeOf = (r: ChildReplica): string => {
       const ports = remotePortsOf(r.pid);
@@ -82,26 +53,18 @@ describe('failover: a node of a three-node NATS cluster is killed under load', (
     const victim = cluster.nodes[Number(leader.slice(1)) - 1];
     if (!victim) throw new Error(`cannot tell which NATS node ${replicas[0]!.id} is connected to`);
     const stepDowns = await moveStreamLeader(cluster.url, STREAM, leader);
-    log(
-      `${members.length} SDK clients joined ${ROOM}: ${JSON.stringify(spread(members))}; key: ${idempotent}; ` +
-        `replicas ${connected}; stream leader moved to ${leader} in ${stepDowns} step-downs`,
+    s.logJoined(
+      `; replicas ${connected}; stream leader moved to ${leader} in ${stepDowns} step-downs`,
     );
 
-    const publisher = new Publisher(sender.client, {
-      rooms: [ROOM],
-      count: MESSAGES,
-      ratePerSecond: RATE,
-      idempotent,
-      tag: 'nats-cluster',
-    });
-    publisher.start();
+    const publisher = s.publish(MESSAGES, RATE);
     await publisher.waitForAcks(KILL_AT, 20_000);
 
     const watch = watchReadiness(replicas);
     await victim.kill();
     const killedAt = Date.now();
     const ackedAtKill = publisher.acked;
-    log(
+    s.log(
       `killed ${leader} (the stream leader, serving ${replicas[0]!.id}) at ${ackedAtKill} acknowledged`,
     );
     const survivors = cluster.nodes
@@ -127,53 +90,31 @@ describe('failover: a node of a three-node NATS cluster is killed under load', (
     );
     const unready = await watch.stop();
     expect(nodeOf(replicas[0]!)).not.toBe(leader);
-    log(
+    s.log(
       `new stream leader ${newLeader} ${electedIn} ms after the kill; the publisher stored again after ${storingIn} ms; ` +
         `replicas now ${replicas.map((r) => `${r.id}→${nodeOf(r)}`).join(', ')}; ` +
         `readiness not 200 (ms after the kill): ${JSON.stringify(unready)}; failures so far ${JSON.stringify(Object.fromEntries(publisher.failures))}`,
     );
 
-    await waitFor(
-      'the publisher to finish',
-      () => publisher.acked === MESSAGES,
-      40_000,
-      () => publisher.summary(),
-    );
-    await publisher.done;
-    await publisher.finish(10_000);
-    log(`publisher: ${publisher.summary()}`);
-    await waitForMarkers(members, publisher, 20_000);
-    await delay(300);
-
+    await s.finishPublishing(publisher, 40_000);
     // The two nodes left hold the whole history: a client joining now reads it all from seq 0.
-    const late = openMember({ name: 'late-reader', user: 'natsc-late', rooms: [ROOM], urls });
-    members.push(late);
     // With a node down, nats-server 2.9.10 still places some new replay consumers on it: the
     // replica then pages the history with gets (see docs/reliability.md), which on a loaded
     // machine can outlast the SDK's 10 s request timeout. Retry, as an application does with a
     // first join (the SDK retries re-joins by itself).
     let refused = 0;
-    const replay = await retryIdempotent(
-      () => late.client.join(ROOM, { seq: 0, epoch }),
-      40_000,
-      (error) => {
+    await s.readHistoryFromStart(publisher, (join) =>
+      retryIdempotent(join, 40_000, (error) => {
         refused++;
-        log(`late join refused (${error.code}): ${error.message}`);
-      },
+        s.log(`late join refused (${error.code}): ${error.message}`);
+      }),
     );
-    expect(replay).toMatchObject({ epoch, recovered: true });
-    await waitForMarkers([late], publisher, 10_000);
 
-    const report = checkDelivery(members, publisher);
-    log(
-      `checked ${members.length} clients (one read history from seq 0, refused ${refused} times first): ${report.perRoom[ROOM]} messages each; ` +
-        `repeated bodies ${report.duplicateBodies}, unacknowledged ${report.unacknowledged}`,
+    const report = s.check(
+      publisher,
+      ` (one read history from seq 0, refused ${refused} times first)`,
     );
-    const gapFills = replicas.map(
-      (r) => `${r.id} ${r.output.split('live gap filled from history').length - 1}`,
-    );
-    log(`live gaps filled from history (Nats-Last-Sequence): ${gapFills.join(', ')}`);
-    expect(report.problems).toEqual([]);
-    expect(report.perRoom[ROOM]).toBe(MESSAGES + 1 + (idempotent ? 0 : report.duplicateBodies));
+    s.logGapFills();
+    expectDelivered(report, publisher);
   }, 120_000);
 });

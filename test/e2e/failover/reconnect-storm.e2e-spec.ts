@@ -1,25 +1,18 @@
-import { startNatsServer, type NatsServerHandle } from '@app/testing';
+import { startNatsServer } from '@app/testing';
 import type { ChildReplica } from '../../support/child-replica';
 import {
-  chatSendTakesKey,
-  checkDelivery,
-  closeAll,
   countBy,
   cpuMeter,
-  natsServerPid,
-  delay,
-  joinAll,
+  expectDelivered,
   memoryOf,
+  natsServerPid,
   openFilesLimit,
-  openMember,
-  progress,
-  Publisher,
   replicaOf,
   resumeBreakdown,
   spread,
-  startChildReplicas,
+  startScenario,
+  useRig,
   waitFor,
-  waitForMarkers,
   type Member,
 } from '../../support/failover';
 
@@ -40,67 +33,34 @@ const RESUME_BOUND_MS = 20_000;
 const RSS_BOUND_MB = 400;
 
 describe('failover: reconnect storm of 2,000 clients of a killed replica', () => {
-  let nats: NatsServerHandle;
-  let replicas: ChildReplica[] = [];
-  const members: Member[] = [];
-
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    replicas = await startChildReplicas(['storm-a', 'storm-b', 'storm-c'], nats.url);
-  });
-
-  afterAll(async () => {
-    await closeAll(members);
-    await Promise.all(replicas.map((r) => r.close()));
-    await nats?.stop();
-  });
+  const rig = useRig(startNatsServer, ['storm-a', 'storm-b', 'storm-c']);
 
   it(`every client resumes on the others within ${RESUME_BOUND_MS} ms, no replica above ${RSS_BOUND_MB} MB, nothing lost`, async () => {
-    const log = progress('storm');
     // This process holds one socket per client, and replica a as many: both need the descriptors.
     const nofile = openFilesLimit();
     expect(nofile).toBeGreaterThanOrEqual(CLIENTS + 1024);
-    const [a, b, c] = replicas as [ChildReplica, ChildReplica, ChildReplica];
+    const [a, b, c] = rig.replicas as [ChildReplica, ChildReplica, ChildReplica];
     const rooms = Array.from({ length: ROOMS }, (_, i) => `storm-${i}`);
 
     const joinStarted = Date.now();
-    for (let i = 0; i < CLIENTS; i++) {
-      members.push(
-        openMember({
-          name: `client-${i}`,
-          user: `storm-user-${i}`,
-          rooms: [rooms[i % ROOMS]!],
-          urls: i % 2 === 0 ? [a.wsUrl, b.wsUrl, c.wsUrl] : [a.wsUrl, c.wsUrl, b.wsUrl],
-        }),
-      );
-    }
-    await joinAll(members, 60_000);
-    expect(spread(members)).toEqual({ [a.id]: CLIENTS });
-    const fleet = [...members];
-    const sender = openMember({
-      name: 'publisher',
-      user: 'storm-publisher',
+    const s = await startScenario(rig, {
+      scope: 'storm',
+      prefix: 'storm',
+      clients: CLIENTS,
       rooms,
-      urls: [b.wsUrl, c.wsUrl],
-      client: { rate: { perSecond: 500, burst: 1000 } },
+      urlsOf: (i) => (i % 2 === 0 ? [a.wsUrl, b.wsUrl, c.wsUrl] : [a.wsUrl, c.wsUrl, b.wsUrl]),
+      publisherUrls: [b.wsUrl, c.wsUrl],
+      joinTimeoutMs: 60_000,
     });
-    members.push(sender);
-    await joinAll([sender], 10_000);
-    const idempotent = await chatSendTakesKey(sender.client, rooms[0]!);
-    const before = replicas.map((r) => ({ id: r.id, ...memoryOf(r.pid) }));
-    log(
+    const fleet = s.members.filter((m) => m !== s.sender);
+    expect(spread(fleet)).toEqual({ [a.id]: CLIENTS });
+    const before = rig.replicas.map((r) => ({ id: r.id, ...memoryOf(r.pid) }));
+    s.log(
       `ulimit -n ${nofile}; ${CLIENTS} SDK clients joined ${ROOMS} rooms on ${a.id} in ${Date.now() - joinStarted} ms; ` +
-        `RSS before: ${before.map((m) => `${m.id} ${m.rssMb?.toFixed(0)} MB`).join(', ')}; key: ${idempotent}`,
+        `RSS before: ${before.map((m) => `${m.id} ${m.rssMb?.toFixed(0)} MB`).join(', ')}; key: ${s.idempotent}`,
     );
 
-    const publisher = new Publisher(sender.client, {
-      rooms,
-      count: MESSAGES,
-      ratePerSecond: RATE,
-      idempotent,
-      tag: 'storm',
-    });
-    publisher.start();
+    const publisher = s.publish(MESSAGES, RATE);
     await publisher.waitForAcks(KILL_AT, 20_000);
 
     // Peak RSS of the survivors, sampled, besides the kernel's high-water mark.
@@ -112,10 +72,14 @@ describe('failover: reconnect storm of 2,000 clients of a killed replica', () =>
       }
     }, 100);
 
-    const cpu = cpuMeter({ [b.id]: b.pid, [c.id]: c.pid, 'nats-server': natsServerPid(nats.port) });
+    const cpu = cpuMeter({
+      [b.id]: b.pid,
+      [c.id]: c.pid,
+      'nats-server': natsServerPid(rig.nats.port),
+    });
     const killedAt = Date.now();
     await a.kill();
-    log(`SIGKILL ${a.id} with ${CLIENTS} clients, at ${publisher.acked} acknowledged`);
+    s.log(`SIGKILL ${a.id} with ${CLIENTS} clients, at ${publisher.acked} acknowledged`);
     const survivors = new Set([b.id, c.id]);
     const resumed = (m: Member): boolean =>
       m.client.state === 'live' && survivors.has(replicaOf(m) ?? '') && m.liveAt > killedAt;
@@ -133,12 +97,12 @@ describe('failover: reconnect storm of 2,000 clients of a killed replica', () =>
     const cpuUsed = cpu.stop();
     clearInterval(sampler);
     const after = [b, c].map((r) => ({ id: r.id, ...memoryOf(r.pid) }));
-    log(
+    s.log(
       `all ${CLIENTS} resumed within ${allResumedMs} ms of the kill; spread ${JSON.stringify(spread(fleet))}; ` +
         `client errors ${JSON.stringify(errorsOf(fleet))}`,
     );
-    log(resumeBreakdown(fleet, killedAt));
-    log(
+    s.log(resumeBreakdown(fleet, killedAt));
+    s.log(
       `survivors: ${after
         .map(
           (m) =>
@@ -154,27 +118,8 @@ describe('failover: reconnect storm of 2,000 clients of a killed replica', () =>
     expect(spread(fleet)[b.id]).toBeGreaterThan(CLIENTS / 4);
     expect(spread(fleet)[c.id]).toBeGreaterThan(CLIENTS / 4);
 
-    await waitFor(
-      'the publisher to finish',
-      () => publisher.acked === MESSAGES,
-      30_000,
-      () => publisher.summary(),
-    );
-    await publisher.done;
-    await publisher.finish(10_000);
-    log(`publisher: ${publisher.summary()}`);
-    await waitForMarkers(members, publisher, 20_000);
-    await delay(300);
-
-    const report = checkDelivery(members, publisher);
-    log(
-      `checked ${members.length} clients: ${MESSAGES / ROOMS} messages per room and its marker each; ` +
-        `repeated bodies ${report.duplicateBodies}, unacknowledged ${report.unacknowledged}`,
-    );
-    expect(report.problems).toEqual([]);
-    if (idempotent) {
-      for (const room of rooms) expect(report.perRoom[room]).toBe(MESSAGES / ROOMS + 1);
-    }
+    await s.finishPublishing(publisher);
+    expectDelivered(s.check(publisher), publisher);
   }, 150_000);
 });
 

@@ -1,22 +1,12 @@
-import { startNatsServer, type NatsServerHandle } from '@app/testing';
-import type { ChildReplica } from '../../support/child-replica';
+import { startNatsServer } from '@app/testing';
 import {
-  chatSendTakesKey,
-  checkDelivery,
-  closeAll,
-  delay,
-  joinAll,
-  openFleet,
-  progress,
-  Publisher,
+  expectDelivered,
   readiness,
   replicaOf,
   spread,
-  startChildReplicas,
-  urlsFor,
+  startScenario,
+  useRig,
   waitFor,
-  waitForMarkers,
-  type Member,
 } from '../../support/failover';
 
 /**
@@ -32,53 +22,26 @@ const DRAIN_WINDOW_MS = 1000;
 const ROOM = 'failover-rolling';
 
 describe('failover: rolling restart of a three-replica cluster under load', () => {
-  let nats: NatsServerHandle;
-  let replicas: ChildReplica[] = [];
-  const members: Member[] = [];
-
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    replicas = await startChildReplicas(['roll-a', 'roll-b', 'roll-c'], nats.url, {
-      DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS),
-    });
-  });
-
-  afterAll(async () => {
-    await closeAll(members);
-    await Promise.all(replicas.map((r) => r.close()));
-    await nats?.stop();
+  const rig = useRig(startNatsServer, ['roll-a', 'roll-b', 'roll-c'], {
+    DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS),
   });
 
   it('every client ends with everything, exactly once, in order', async () => {
-    const log = progress('rolling');
-    const urls = replicas.map((r) => r.wsUrl);
-    const sender = openFleet(members, {
+    const s = await startScenario(rig, {
+      scope: 'rolling',
       prefix: 'roll',
-      count: CLIENTS,
-      roomsOf: () => [ROOM],
-      urlsOf: (i) => urlsFor(i, urls),
-      publisher: { rooms: [ROOM], urls: urls },
-    });
-    await joinAll(members, 20_000);
-    for (const r of replicas) expect(spread(members)[r.id]).toBeGreaterThanOrEqual(15);
-    const idempotent = await chatSendTakesKey(sender.client, ROOM);
-    log(
-      `${members.length} SDK clients joined ${ROOM}: ${JSON.stringify(spread(members))}; key: ${idempotent}`,
-    );
-
-    const publisher = new Publisher(sender.client, {
+      clients: CLIENTS,
       rooms: [ROOM],
-      count: MESSAGES,
-      ratePerSecond: RATE,
-      idempotent,
-      tag: 'rolling',
     });
-    publisher.start();
+    for (const r of rig.replicas) expect(spread(s.members)[r.id]).toBeGreaterThanOrEqual(15);
+    s.logJoined();
+
+    const publisher = s.publish(MESSAGES, RATE);
     await publisher.waitForAcks(100, 20_000);
 
     const rollStarted = Date.now();
-    for (const replica of replicas) {
-      const had = members.filter((m) => replicaOf(m) === replica.id);
+    for (const replica of rig.replicas) {
+      const had = s.members.filter((m) => replicaOf(m) === replica.id);
       const termAt = Date.now();
       const exit = await replica.terminate(DRAIN_WINDOW_MS + 10_000);
       expect(exit).toEqual({ code: 0, signal: null });
@@ -88,44 +51,29 @@ describe('failover: rolling restart of a three-replica cluster under load', () =
         `the ${had.length} clients of ${replica.id} to be live on another replica`,
         () => had.every((m) => m.client.state === 'live' && replicaOf(m) !== replica.id),
         10_000,
-        () => JSON.stringify(spread(members)),
+        () => JSON.stringify(spread(s.members)),
       );
       const movedMs = Date.now() - termAt;
       const startAt = Date.now();
       await replica.restart();
       expect(await readiness(replica)).toBe(200);
-      log(
+      s.log(
         `${replica.id}: SIGTERM → exit 0 in ${drainMs} ms, its ${had.length} clients live elsewhere after ${movedMs} ms, ` +
-          `new process ready in ${Date.now() - startAt} ms; ${publisher.acked} acknowledged; ${JSON.stringify(spread(members))}`,
+          `new process ready in ${Date.now() - startAt} ms; ${publisher.acked} acknowledged; ${JSON.stringify(spread(s.members))}`,
       );
     }
     const rollMs = Date.now() - rollStarted;
     const ackedAtEnd = publisher.acked;
-    log(
-      `roll of ${replicas.length} replicas took ${rollMs} ms; ${ackedAtEnd} acknowledged by then`,
+    s.log(
+      `roll of ${rig.replicas.length} replicas took ${rollMs} ms; ${ackedAtEnd} acknowledged by then`,
     );
 
-    await waitFor(
-      'the publisher to finish',
-      () => publisher.acked === MESSAGES,
-      30_000,
-      () => publisher.summary(),
-    );
-    await publisher.done;
-    await publisher.finish(10_000);
-    log(`publisher: ${publisher.summary()}`);
-    await waitForMarkers(members, publisher, 20_000);
-    await delay(300);
+    await s.finishPublishing(publisher);
 
-    const report = checkDelivery(members, publisher);
-    log(
-      `checked ${members.length} clients: ${report.perRoom[ROOM]} messages each; repeated bodies ${report.duplicateBodies}, unacknowledged ${report.unacknowledged}`,
-    );
-    expect(report.problems).toEqual([]);
-    expect(report.perRoom[ROOM]).toBe(MESSAGES + 1 + (idempotent ? 0 : report.duplicateBodies));
+    expectDelivered(s.check(publisher), publisher);
     // The roll happened under load: messages were still being sent when it ended.
     expect(ackedAtEnd).toBeLessThan(MESSAGES);
     // Every client was moved at least twice (each replica it landed on was restarted later or before).
-    for (const m of members) expect(m.replicas.length).toBeGreaterThanOrEqual(2);
+    for (const m of s.members) expect(m.replicas.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
