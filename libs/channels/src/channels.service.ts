@@ -67,8 +67,8 @@ interface Channel {
   known: boolean;
   /** Live messages held while a gap is filled from history. */
   filling?: PendingFrame[];
-  /** Resolves once the channel's relay subscription is active on the broker. */
-  ready: Promise<void>;
+  /** Resolves once the channel's relay subscription is active on the broker; then dropped. */
+  ready?: Promise<void>;
   unsubscribe: () => void;
 }
 
@@ -226,13 +226,20 @@ export class ChannelsService {
       members: new Map(),
       lastSeq: 0,
       known: false,
-      ready: Promise.resolve(),
       unsubscribe: () => undefined,
     };
     ch.unsubscribe = this.relay.subscribe(liveSubject(channel), (message) =>
       this.receive(ch, message),
     );
-    ch.ready = this.relay.flush();
+    const ready = this.relay.flush();
+    ch.ready = ready;
+    // Dropped once settled: a settled promise per idle channel is memory for nothing, and a failed
+    // flush (broker away) must not fail this channel's later joins: nats.js subscribes again on
+    // reconnect, and `assertBroker` refuses joins meanwhile.
+    const settled = (): void => {
+      if (ch.ready === ready) delete ch.ready;
+    };
+    ready.then(settled, settled);
     this.channels.set(channel, ch);
     return ch;
   }

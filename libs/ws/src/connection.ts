@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { WebSocket } from 'ws';
+import { Logger } from '@nestjs/common';
+import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from './close-codes';
 import { encodeFrame, type ServerEvents } from './frames';
 import { RateLimiter, type RateLimit } from './rate-limiter';
@@ -7,6 +8,37 @@ import { rawSocketOf, type WireFrame } from './wire-frame';
 import type { WsMetrics } from './ws-metrics';
 
 const SEND_TEXT = { binary: false } as const;
+const logger = new Logger('Connection');
+
+/** Who handles every connection's frames and closes: one object, not closures per socket. */
+export interface ConnectionOwner {
+  receive(conn: Connection, raw: RawData, isBinary: boolean): void;
+  closed(conn: Connection): void;
+}
+
+const CONNECTION = Symbol('connection');
+type TaggedSocket = WebSocket & { [CONNECTION]: Connection };
+
+function connectionOf(socket: WebSocket): Connection {
+  return (socket as TaggedSocket)[CONNECTION];
+}
+
+// Socket listeners shared by every connection, each finding its connection on the socket: a
+// closure per socket and event would cost memory on every idle connection.
+function onMessage(this: WebSocket, raw: RawData, isBinary: boolean): void {
+  const conn = connectionOf(this);
+  conn.owner?.receive(conn, raw, isBinary);
+}
+function onPong(this: WebSocket): void {
+  connectionOf(this).missedPings = 0;
+}
+function onError(this: WebSocket, error: Error): void {
+  // ws emits the error (a protocol violation, a reset) and then closes the socket.
+  logger.debug({ connectionId: connectionOf(this).id, err: error.message });
+}
+function onClose(this: WebSocket): void {
+  connectionOf(this).handleClose();
+}
 
 /** Who is on the other end, as the authenticator established it before any frame was read. */
 export interface ConnectionUser {
@@ -36,18 +68,27 @@ export class Connection {
   private inFlight = 0;
   private idleListeners?: Array<() => void>;
 
+  /**
+   * @param owner receives the frames and the close (the hub); without one, frames are ignored
+   */
   constructor(
     private readonly socket: WebSocket,
     public user: ConnectionUser | null,
     private readonly limits: ConnectionLimits,
     private readonly metrics?: WsMetrics,
+    readonly owner?: ConnectionOwner,
   ) {
     this.limiter = new RateLimiter(limits.rate);
-    socket.once('close', () => {
-      const listeners = this.closeListeners;
-      this.closeListeners = [];
-      for (const listener of listeners) listener();
-    });
+    (socket as TaggedSocket)[CONNECTION] = this;
+    socket.on('message', onMessage).on('pong', onPong).on('error', onError).on('close', onClose);
+  }
+
+  /** The socket closed (called by its listener): the owner first, then every `onClose` listener. */
+  handleClose(): void {
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    this.owner?.closed(this);
+    for (const listener of listeners) listener();
   }
 
   get userId(): string | null {

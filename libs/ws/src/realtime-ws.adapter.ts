@@ -1,6 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
 import { AbstractWsAdapter } from '@nestjs/websockets';
-import type { Connection } from './connection';
 import type { WsHub } from './ws-hub';
 
 /**
@@ -26,19 +25,13 @@ export class RealtimeWsAdapter extends AbstractWsAdapter {
     return this.hub;
   }
 
-  override bindClientConnect(hub: WsHub, callback: (conn: Connection) => void): void {
-    hub.onConnect(callback);
-  }
-
-  override bindClientDisconnect(conn: Connection, callback: () => void): void {
-    conn.onClose(callback);
-  }
-
   /**
-   * Nest hands over every gateway's handlers bound to this connection; they are not kept. The hub
-   * dispatches through `WsDispatcher`, whose handlers are wrapped once and shared (per connection,
-   * they cost ~1.8 KB).
+   * Nest's per-connection path (binding every gateway's handlers and hooks to each connection) is
+   * not used: it would cost ~2 KB per idle connection. `WsDispatcher` wraps the handlers once and
+   * the hub calls the gateways' `handleConnection`/`handleDisconnect` itself.
    */
+  override bindClientConnect(): void {}
+
   bindMessageHandlers(): void {}
 
   override close(hub: WsHub): Promise<void> {

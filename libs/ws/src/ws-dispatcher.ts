@@ -1,4 +1,5 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import {
   ExternalContextCreator,
@@ -11,7 +12,9 @@ import {
   PARAM_ARGS_METADATA,
 } from '@nestjs/websockets/constants';
 import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
+import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
 import { AppError } from './app-error';
+import { attempt } from './attempt';
 import type { Connection } from './connection';
 import { isPlainObject, refOf } from './frames';
 import { WsMetrics } from './ws-metrics';
@@ -36,7 +39,11 @@ type EventHandler = (conn: Connection, data: unknown, event: string) => Promise<
  */
 @Injectable()
 export class WsDispatcher implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WsDispatcher.name);
   private readonly handlers = new Map<string, EventHandler>();
+  private readonly connectHooks: Array<(conn: Connection, request: IncomingMessage) => unknown> =
+    [];
+  private readonly disconnectHooks: Array<(conn: Connection) => unknown> = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -51,6 +58,7 @@ export class WsDispatcher implements OnApplicationBootstrap {
       const instance = wrapper.instance as object | undefined;
       const metatype = wrapper.metatype;
       if (!instance || !metatype || !Reflect.getMetadata(GATEWAY_METADATA, metatype)) continue;
+      this.addLifecycleHooks(instance as Partial<OnGatewayConnection & OnGatewayDisconnect>);
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const callback = (prototype as Record<string, (...args: unknown[]) => unknown>)[method]!;
@@ -79,9 +87,38 @@ export class WsDispatcher implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * Runs every gateway's `handleConnection(conn, request)`: their results (promises delay the
+   * welcome), each failure as a rejected promise.
+   */
+  connected(conn: Connection, request: IncomingMessage): unknown[] {
+    return this.connectHooks.map((hook) => attempt(() => hook(conn, request)));
+  }
+
+  /** Runs every gateway's `handleDisconnect(conn)`; a failure is logged. */
+  disconnected(conn: Connection): void {
+    for (const hook of this.disconnectHooks) {
+      void Promise.resolve(attempt(() => hook(conn))).catch((err: unknown) =>
+        this.logger.error({ connectionId: conn.id, err }, 'handleDisconnect failed'),
+      );
+    }
+  }
+
   /** Whether some gateway handles `event` (the hub answers `unknown event` otherwise). */
   handles(event: string): boolean {
     return this.handlers.has(event);
+  }
+
+  // Nest's own path calls these per connection through per-connection closures; the adapter skips
+  // that path, so the hub calls them here.
+  private addLifecycleHooks(gateway: Partial<OnGatewayConnection & OnGatewayDisconnect>): void {
+    const { handleConnection, handleDisconnect } = gateway;
+    if (handleConnection) {
+      this.connectHooks.push((conn, request) => handleConnection.call(gateway, conn, request));
+    }
+    if (handleDisconnect) {
+      this.disconnectHooks.push((conn) => handleDisconnect.call(gateway, conn));
+    }
   }
 
   /**

@@ -9,8 +9,9 @@ import {
 } from '@nestjs/common';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AppError } from './app-error';
+import { attempt } from './attempt';
 import { CloseCode } from './close-codes';
-import { Connection, type ConnectionUser } from './connection';
+import { Connection, type ConnectionOwner, type ConnectionUser } from './connection';
 import { ExpiryWheel } from './expiry-wheel';
 import { isPlainObject, refOf, type Ref } from './frames';
 import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
@@ -33,7 +34,7 @@ type ConnectListener = (conn: Connection, request: IncomingMessage) => unknown;
  * rules here hold for every gateway on the path.
  */
 @Injectable()
-export class WsHub implements BeforeApplicationShutdown {
+export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
   private readonly logger = new Logger(WsHub.name);
   private readonly server: WebSocketServer;
   private readonly connections = new Set<Connection>();
@@ -188,42 +189,57 @@ export class WsHub implements BeforeApplicationShutdown {
       user,
       { maxBufferedBytes: this.options.maxBufferedBytes, rate: this.options.rateLimit },
       this.metrics,
+      this,
     );
     this.connections.add(conn);
     // The kind is fixed for the connection's life: a refreshed token must be for the same user.
-    const open = this.metrics.connectionsOf(user !== null);
-    open.inc();
+    this.metrics.connectionsOf(user !== null).inc();
     this.expiry.schedule(conn, user?.expiresAt);
-    ws.on('message', (raw, isBinary) => {
-      const early = this.beforeWelcome.get(conn);
-      if (!early) return this.receive(conn, raw, isBinary);
-      if (early.push([raw, isBinary]) > this.options.rateLimit.burst) {
-        conn.close(CloseCode.PolicyViolation, 'too many frames before welcome');
-      }
-    });
-    ws.on('pong', () => (conn.missedPings = 0));
-    ws.on('error', (error) => this.logger.debug({ connectionId: conn.id, err: error.message }));
-    conn.onClose(() => {
-      open.dec();
-      this.logger.debug({ connectionId: conn.id, msg: 'connection closed' });
-      this.connections.delete(conn);
-      this.expiry.cancel(conn, conn.user?.expiresAt);
-    });
     this.logger.debug({ connectionId: conn.id, userId: conn.userId, msg: 'connection opened' });
     this.setUp(conn, request);
   }
 
+  /** A frame from `conn` (its socket calls this): held until the welcome, then handled. */
+  receive(conn: Connection, raw: RawData, isBinary: boolean): void {
+    const early = this.beforeWelcome.get(conn);
+    if (!early) return this.handle(conn, raw, isBinary);
+    if (early.push([raw, isBinary]) > this.options.rateLimit.burst) {
+      conn.close(CloseCode.PolicyViolation, 'too many frames before welcome');
+    }
+  }
+
+  /** `conn`'s socket closed (it calls this before its other close listeners). */
+  closed(conn: Connection): void {
+    this.metrics.connectionsOf(conn.user !== null).dec();
+    this.logger.debug({ connectionId: conn.id, msg: 'connection closed' });
+    this.connections.delete(conn);
+    this.expiry.cancel(conn, conn.user?.expiresAt);
+    this.dispatcher.disconnected(conn);
+  }
+
   /**
-   * Runs the connect listeners, then welcomes. A method of its own so that `request` is not in the
-   * scope of `accept`'s closures, which live as long as the connection (measured: ~1 KB each).
+   * Runs the connect listeners and the gateways' `handleConnection`, then welcomes once their
+   * promises have settled. One that fails is logged; the connection goes on without it.
    */
   private setUp(conn: Connection, request: IncomingMessage): void {
-    const setup = this.connectListeners.map((listener) => listener(conn, request));
-    if (setup.some((result) => result instanceof Promise)) {
-      // Frames that arrive meanwhile wait: the welcome is the first frame a client gets.
-      this.beforeWelcome.set(conn, []);
-      void Promise.allSettled(setup).then(() => this.welcome(conn));
-    } else this.welcome(conn);
+    const setup = [
+      ...this.connectListeners.map((listener) => attempt(() => listener(conn, request))),
+      ...this.dispatcher.connected(conn, request),
+    ];
+    if (!setup.some((result) => result instanceof Promise)) return this.welcome(conn);
+    // Frames that arrive meanwhile wait: the welcome is the first frame a client gets.
+    this.beforeWelcome.set(conn, []);
+    void Promise.allSettled(setup).then((results) => {
+      for (const result of results) {
+        if (result.status === 'rejected') {
+          this.logger.error(
+            { connectionId: conn.id, err: result.reason as unknown },
+            'connection set-up failed',
+          );
+        }
+      }
+      this.welcome(conn);
+    });
   }
 
   private welcome(conn: Connection): void {
@@ -234,10 +250,10 @@ export class WsHub implements BeforeApplicationShutdown {
       replica: this.options.replicaId,
       userId: conn.userId,
     });
-    for (const [raw, isBinary] of early) this.receive(conn, raw, isBinary);
+    for (const [raw, isBinary] of early) this.handle(conn, raw, isBinary);
   }
 
-  private receive(conn: Connection, raw: RawData, isBinary: boolean): void {
+  private handle(conn: Connection, raw: RawData, isBinary: boolean): void {
     conn.missedPings = 0;
     const verdict = conn.limiter.take();
     if (verdict === 'abuse') {
