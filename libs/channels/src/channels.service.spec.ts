@@ -55,6 +55,15 @@ class FailingHistory extends InMemoryHistory {
   }
 }
 
+/** History whose appends can be held in flight, as a publish is when the broker goes away. */
+class StallingHistory extends InMemoryHistory {
+  stall = false;
+  override append(...args: Parameters<InMemoryHistory['append']>) {
+    if (this.stall) return new Promise<never>(() => undefined);
+    return super.append(...args);
+  }
+}
+
 interface Peer {
   conn: Connection;
   client: WebSocket;
@@ -292,6 +301,26 @@ describe(ChannelsService.name, () => {
       relay.set('connected');
       await p.received(2);
       expect(p.seqs).toEqual([first.seq, lost.seq]);
+    });
+
+    it('answers a publish in flight with unavailable as soon as the broker drops', async () => {
+      const relay = new FlakyRelay();
+      const history = new StallingHistory(relay, options);
+      const service = new ChannelsService(relay, history);
+      history.stall = true;
+      const inFlight = service.publish('room.stall', 'chat.message', { body: 1 });
+      relay.set('reconnecting');
+      await expect(inFlight).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringContaining('may or may not be stored') as unknown,
+      });
+      // Once back, publishing works again, and nothing waits on the old connection state.
+      relay.set('connected');
+      history.stall = false;
+      await expect(service.publish('room.stall', 'chat.message', { body: 2 })).resolves.toEqual({
+        id: expect.any(String) as unknown,
+        seq: expect.any(Number) as unknown,
+      });
     });
 
     it('sends members to resume (1013) when history cannot be read to fill a gap', async () => {

@@ -205,9 +205,30 @@ export class ChannelsService {
     const stored = encodeStored(event, { id, ...data, ts: Date.now() });
     const headers = options.origin ? { [ORIGIN_HEADER]: options.origin.id } : undefined;
     const { seq } = await this.metrics.timeAppend(() =>
-      this.history.append(channel, stored, headers, { msgID: options.msgID }),
+      this.untilBrokerLost(this.history.append(channel, stored, headers, { msgID: options.msgID })),
     );
     return { id, seq };
+  }
+
+  /**
+   * `stored`, or `unavailable` as soon as the broker connection drops while it is in flight: its
+   * answer would never come, and the caller would wait the whole request timeout. Whether it was
+   * stored is unknown; a retry with the same key (msgID) stores it at most once.
+   */
+  private untilBrokerLost<T>(stored: Promise<T>): Promise<T> {
+    let stop = (): void => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      stop = this.relay.onStateChange((state) => {
+        if (state === 'connected') return;
+        reject(
+          new AppError(
+            'unavailable',
+            'the broker connection dropped while storing: it may or may not be stored, send it again (with the same key)',
+          ),
+        );
+      });
+    });
+    return Promise.race([stored, lost]).finally(stop);
   }
 
   /**
