@@ -215,7 +215,13 @@ export class PresenceService implements OnModuleInit {
 
   private localCounts(query: QueryMessage): Record<string, number> {
     if (typeof query.room === 'string') {
-      return Object.fromEntries(this.rooms.get(query.room)?.local ?? []);
+      // Everyone this replica sees in the room, users in their grace period included, so that a
+      // gathered answer matches a member replica's own view (only the keys are read).
+      const state = this.rooms.get(query.room);
+      if (!state) return {};
+      return Object.fromEntries(
+        state.view.users().map((user) => [user, state.local.get(user) ?? 0]),
+      );
     }
     const counts: Record<string, number> = {};
     for (const userId of Array.isArray(query.users) ? query.users.filter(isString) : []) {

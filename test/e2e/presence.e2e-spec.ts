@@ -128,6 +128,29 @@ describe('presence across replicas', () => {
     expect(room.body).toEqual({ room: 'r1', users: ['observer', 'u2', 'u3'] });
   });
 
+  it('gives the same room members from any replica, users in their grace period included', async () => {
+    // Replicas of their own with a grace period no test step can outlast.
+    const long = { PRESENCE_GRACE_MS: '60000' };
+    const [c, d] = await Promise.all([
+      startReplica({ ...env(nats, 'c'), ...long }),
+      startReplica({ ...env(nats, 'd'), ...long }),
+    ]);
+    apps.push(c, d);
+    await open(c, 'stays', 'r-grace');
+    const gone = await open(c, 'in-grace', 'r-grace');
+    await gone.close();
+    const get = (app: TestApp, path: string) =>
+      request(app.app.getHttpServer()).get(path).set('authorization', `Bearer ${reader}`);
+    await waitFor('c to see in-grace disconnected', async () => {
+      const res = await get(c, '/presence/users/in-grace');
+      return res.body.online === false;
+    });
+    const expected = { room: 'r-grace', users: ['in-grace', 'stays'] };
+    // c has members in the room; d has none and gathers the answer from the cluster.
+    expect((await get(c, '/presence/rooms/r-grace').expect(200)).body).toEqual(expected);
+    expect((await get(d, '/presence/rooms/r-grace').expect(200)).body).toEqual(expected);
+  });
+
   it('refuses REST without a token (401), without presence:read (403), and bad input (400)', async () => {
     const server = a.app.getHttpServer();
     await request(server).get('/presence/users/olive').expect(401);
