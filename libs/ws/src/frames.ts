@@ -1,4 +1,4 @@
-import type { ErrorCode, FieldError } from './app-error';
+import type { AppError, ErrorCode, FieldError } from './app-error';
 
 /** A request's correlation id, echoed in its `reply` or `error`. */
 export type Ref = string | number;
@@ -16,6 +16,16 @@ export interface ServerEvents {
 
 export function encodeFrame<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): string {
   return JSON.stringify({ event, data });
+}
+
+/** An `error` frame's data: the error, answering the request `ref` when there is one. */
+export function errorData(error: AppError, ref: Ref | undefined): ServerEvents['error'] {
+  return {
+    ...(ref !== undefined && { ref }),
+    code: error.code,
+    message: error.message,
+    ...(error.fields && { fields: error.fields }),
+  };
 }
 
 /** The `ref` of a request's data, when it carries a usable one. */

@@ -16,7 +16,7 @@ import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websocket
 import { AppError } from './app-error';
 import { attempt } from './attempt';
 import type { Connection } from './connection';
-import { isPlainObject, refOf } from './frames';
+import { errorData, isPlainObject, refOf } from './frames';
 import { WsMetrics } from './ws-metrics';
 
 /** As in Nest's own gateways: `@ConnectedSocket()` is the connection, `@MessageBody(key?)` the data. */
@@ -140,13 +140,7 @@ export class WsDispatcher implements OnApplicationBootstrap {
       () => {
         // No filter answered (a gateway without `@WsGateway()`): never leave a ref hanging.
         done();
-        const ref = refOf(data);
-        const error = new AppError('internal', 'internal error');
-        conn.send('error', {
-          ...(ref !== undefined && { ref }),
-          code: error.code,
-          message: error.message,
-        });
+        conn.send('error', errorData(new AppError('internal', 'internal error'), refOf(data)));
       },
     );
   }

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { AppError } from './app-error';
 import type { Connection } from './connection';
-import { refOf, type ServerEvents } from './frames';
+import { errorData, refOf, type ServerEvents } from './frames';
 
 /** The frame a gateway's exception filter returns; `WsDispatcher` sends it. */
 export interface ErrorFrame {
@@ -29,15 +29,7 @@ export class WsErrorFilter implements WsExceptionFilter {
     const conn = ws.getClient<Connection>();
     const ref = refOf(ws.getData());
     const error = this.toAppError(exception, conn);
-    return {
-      event: 'error',
-      data: {
-        ...(ref !== undefined && { ref }),
-        code: error.code,
-        message: error.message,
-        ...(error.fields && { fields: error.fields }),
-      },
-    };
+    return { event: 'error', data: errorData(error, ref) };
   }
 
   private toAppError(exception: unknown, conn: Connection): AppError {

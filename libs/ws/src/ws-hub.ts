@@ -13,7 +13,7 @@ import { attempt } from './attempt';
 import { CloseCode } from './close-codes';
 import { Connection, type ConnectionOwner, type ConnectionUser } from './connection';
 import { ExpiryWheel } from './expiry-wheel';
-import { isPlainObject, refOf, type Ref } from './frames';
+import { errorData, isPlainObject, refOf, type Ref } from './frames';
 import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
 import { WsDispatcher } from './ws-dispatcher';
 import { WS_OPTIONS, type WsOptions } from './ws-options';
@@ -323,11 +323,7 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
   }
 
   private reject(conn: Connection, ref: Ref | undefined, error: AppError): void {
-    conn.send('error', {
-      ...(ref !== undefined && { ref }),
-      code: error.code,
-      message: error.message,
-    });
+    conn.send('error', errorData(error, ref));
   }
 
   private beat(): void {
