@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { HistoryStore, LAST_SEQ_HEADER, SEQ_HEADER, liveSubject } from '@app/history';
+import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode, WireFrame, WsMetrics, type Connection } from '@app/ws';
 import { Registry } from 'prom-client';
@@ -30,10 +31,8 @@ export interface JoinResult {
   recovered: boolean;
 }
 
-export interface Published {
-  id: string;
-  seq: number;
-}
+/** What a publish stored: the wire's `Published`. */
+export type { Published } from '@app/protocol';
 
 interface PendingFrame {
   seq: number;

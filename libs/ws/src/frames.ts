@@ -1,3 +1,4 @@
+import type { Welcome } from '@app/protocol';
 import type { AppError, ErrorCode, FieldError } from './app-error';
 
 /** A request's correlation id, echoed in its `reply` or `error`. */
@@ -8,7 +9,7 @@ export type Ref = string | number;
  * `declare module '@app/ws' { interface ServerEvents { 'chat.message': ChatMessage } }`.
  */
 export interface ServerEvents {
-  welcome: { connectionId: string; replica: string; userId: string | null };
+  welcome: Welcome;
   reply: { ref?: Ref } & Record<string, unknown>;
   error: { ref?: Ref; code: ErrorCode; message: string; fields?: FieldError[] };
   reconnect: { reason: string };
