@@ -25,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    // The foundation and the transport libs below the WebSocket kit never import it.
+    files: ['libs/core/**/*.ts', 'libs/relay/**/*.ts', 'libs/history/**/*.ts', 'libs/protocol/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: '@app/ws', message: 'Only the WebSocket layers import @app/ws; shared types live in @app/core.' }], patterns: [{ group: ['**/src/**', '../../src/*', 'src/*'], message: 'Libs never import from src/.' }, { group: ['@app/*/*'], message: 'Import a lib by its root alias only.' }] }] },
+  },
+  {
     files: ['src/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['@app/*/*', '**/libs/*/src/**'], message: 'Import a lib by its root alias only.' }] }] },
   },

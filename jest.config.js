@@ -1,6 +1,6 @@
 /** Unit specs sit next to the code; e2e specs live in test/e2e and spawn their own nats-server. */
 const moduleNameMapper = {
-  '^@app/(relay|history|channels|ws|client|protocol|testing)$': '<rootDir>/libs/$1/src',
+  '^@app/(core|relay|history|channels|ws|client|protocol|testing)$': '<rootDir>/libs/$1/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 const shared = { rootDir: __dirname, testEnvironment: 'node', moduleFileExtensions: ['js', 'json', 'ts'], moduleNameMapper, transform };

@@ -6,7 +6,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AppError, type ConnectionUser } from '@app/ws';
+import { AppError, type Principal } from '@app/core';
 import type { Request } from 'express';
 import { extractToken } from './token-extractor';
 import { TokenService } from './token.service';
@@ -18,7 +18,7 @@ const USER = Symbol('user');
 /** The scopes a route needs; `ScopesGuard` checks them on the bearer token. */
 export const Scopes = (...scopes: Scope[]) => SetMetadata(SCOPES, scopes);
 
-type AuthenticatedRequest = Request & { [USER]?: ConnectionUser };
+type AuthenticatedRequest = Request & { [USER]?: Principal };
 
 /** The caller of an HTTP route guarded by `ScopesGuard`. */
 export const CurrentUser = createParamDecorator(

@@ -1,7 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { AppError, type ConnectionUser } from '@app/ws';
+import { AppError, type Principal } from '@app/core';
 import type { Algorithm } from 'jsonwebtoken';
 import { AppConfig } from '../config';
 
@@ -61,7 +61,7 @@ export class TokenService implements OnModuleInit {
     return this.config.jwt.key.kind === 'secret' && this.config.jwt.key.development;
   }
 
-  verify(token: string): ConnectionUser {
+  verify(token: string): Principal {
     let claims: Claims;
     try {
       claims = this.jwt.verify<Claims & object>(token, {

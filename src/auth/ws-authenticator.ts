@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Injectable } from '@nestjs/common';
-import type { ConnectionUser } from '@app/ws';
+import type { Principal } from '@app/core';
 import { extractToken } from './token-extractor';
 import { TokenService } from './token.service';
 
@@ -9,7 +9,7 @@ import { TokenService } from './token.service';
 export class WsAuthenticator {
   constructor(private readonly tokens: TokenService) {}
 
-  authenticate(request: IncomingMessage): ConnectionUser | null {
+  authenticate(request: IncomingMessage): Principal | null {
     const token = extractToken(request);
     return token === undefined ? null : this.tokens.verify(token);
   }

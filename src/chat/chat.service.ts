@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
-import { AppError, WsHub, type Connection } from '@app/ws';
+import { AppError } from '@app/core';
+import { WsHub, type Connection } from '@app/ws';
 import { PresenceService } from '../presence/presence.service';
 import { ChatEvent, inboxChannel, roomChannel } from './chat.subjects';
 import type { ChatDirectDto } from './dto/chat-direct.dto';

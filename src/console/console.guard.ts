@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import type { Request } from 'express';
 import { Scope, TokenService, extractToken } from '../auth';
 import { AppConfig } from '../config';

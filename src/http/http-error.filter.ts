@@ -6,7 +6,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { AppError, type ErrorCode } from '@app/ws';
+import { AppError, type ErrorCode } from '@app/core';
 import type { Response } from 'express';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -15,12 +15,17 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: HttpStatus.FORBIDDEN,
   not_found: HttpStatus.NOT_FOUND,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  limit_exceeded: HttpStatus.TOO_MANY_REQUESTS,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  overloaded: HttpStatus.SERVICE_UNAVAILABLE,
   internal: HttpStatus.INTERNAL_SERVER_ERROR,
 };
 
+/** For Nest's and body-parser's own errors: the first code of each status. */
 const CODE_OF_STATUS = new Map<number, ErrorCode>(
-  Object.entries(STATUS).map(([code, status]) => [status, code as ErrorCode]),
+  Object.entries(STATUS)
+    .reverse()
+    .map(([code, status]) => [status, code as ErrorCode]),
 );
 
 /** HTTP errors as `{code, message, fields?}` with the contract's codes. */
@@ -31,10 +36,14 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     if (exception instanceof AppError) {
+      if (exception.retryAfterMs !== undefined) {
+        response.setHeader('Retry-After', Math.max(1, Math.ceil(exception.retryAfterMs / 1000)));
+      }
       response.status(STATUS[exception.code]).json({
         code: exception.code,
         message: exception.message,
         ...(exception.fields && { fields: exception.fields }),
+        ...(exception.retryAfterMs !== undefined && { retryAfterMs: exception.retryAfterMs }),
       });
       return;
     }

@@ -7,7 +7,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AppError, type ConnectionUser } from '@app/ws';
+import { AppError, type Principal } from '@app/core';
 import { CurrentUser, Scope, Scopes, ScopesGuard } from '../auth';
 import { PushNotificationDto } from './dto/push-notification.dto';
 import { NotificationsService } from './notifications.service';
@@ -45,7 +45,7 @@ export class NotificationsController {
   @ApiResponse({ status: 503, description: 'The broker is unreachable: retry later' })
   push(
     @Body() dto: PushNotificationDto,
-    @CurrentUser() caller: ConnectionUser,
+    @CurrentUser() caller: Principal,
     @Headers('idempotency-key') idempotencyKey?: string,
   ) {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {

@@ -6,7 +6,8 @@ import {
   type JoinResult,
   type Published,
 } from '@app/channels';
-import { AppError, type Connection } from '@app/ws';
+import { AppError } from '@app/core';
+import { type Connection } from '@app/ws';
 import type { NotificationsSubscribeDto } from './dto/notifications-subscribe.dto';
 import type { NotificationsUnsubscribeDto } from './dto/notifications-unsubscribe.dto';
 import type { PushNotificationDto } from './dto/push-notification.dto';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Relay } from '@app/relay';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { AppConfig } from '../config';
 import {
   type ReplicaStats,

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CHANNEL_NAME } from '@app/channels';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { Scope, Scopes, ScopesGuard } from '../auth';
 import { PresenceService } from './presence.service';
 

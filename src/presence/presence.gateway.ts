@@ -1,6 +1,7 @@
 import { UseGuards } from '@nestjs/common';
 import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
-import { AppError, SignedInGuard, WsGateway } from '@app/ws';
+import { AppError } from '@app/core';
+import { SignedInGuard, WsGateway } from '@app/ws';
 import { PresenceQueryDto } from './dto/presence-query.dto';
 import { PresenceEvent } from './presence.subjects';
 import { PresenceService } from './presence.service';

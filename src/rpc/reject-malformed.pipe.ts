@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { MALFORMED } from './safe-nats.deserializer';
 
 /** Runs before validation: a message that was not JSON is refused as such, not as a bad field. */

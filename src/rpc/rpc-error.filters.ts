@@ -1,5 +1,5 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { EMPTY, throwError, type Observable } from 'rxjs';
 
 /** The error a request/reply caller receives: the contract's codes, as over HTTP and WebSocket. */

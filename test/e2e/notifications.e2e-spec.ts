@@ -9,7 +9,7 @@ import {
   type NatsServerHandle,
   type TestApp,
 } from '@app/testing';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { connect, type NatsConnection } from 'nats';
 import { firstValueFrom } from 'rxjs';
 import request from 'supertest';

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { InMemoryHistory, type HistoryStore } from '@app/history';
 import { InMemoryRelay, type RelayHandler, type RelayState } from '@app/relay';
-import { AppError, Connection } from '@app/ws';
+import { AppError } from '@app/core';
+import { Connection } from '@app/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ChannelsService } from './channels.service';
 

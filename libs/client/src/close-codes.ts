@@ -1,19 +1,6 @@
-/** The close codes of the contract, and the ones every WebSocket sees. */
-export const CloseCode = {
-  Normal: 1000,
-  /** No close frame: the network, or the server dropped a silent client. */
-  Abnormal: 1006,
-  /** The client broke the rate limit. */
-  PolicyViolation: 1008,
-  /** The client sent a frame over the size limit. */
-  MessageTooBig: 1009,
-  /** The replica is draining: reconnect now, elsewhere. */
-  ServiceRestart: 1012,
-  /** Too slow or overloaded: reconnect after a back-off. */
-  TryAgainLater: 1013,
-  /** The token was refused or expired: get a new one first. */
-  Unauthorized: 4001,
-} as const;
+import { CloseCode } from '@app/protocol';
+
+export { CloseCode };
 
 export interface CloseAction {
   /** Give up: the token was refused and there is no `getToken` to get another. */

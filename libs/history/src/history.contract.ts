@@ -1,5 +1,5 @@
 import type { Relay, RelayMessage } from '@app/relay';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import type { HistoryOptions } from './history-options';
 import type { HistoryStore, Replay } from './history-store';
 import { LAST_SEQ_HEADER, liveSubject, SEQ_HEADER } from './subjects';

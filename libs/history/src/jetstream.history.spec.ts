@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { NatsRelay } from '@app/relay';
 import { startNatsServer, type NatsServerHandle } from '@app/testing';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { connect, type NatsConnection } from 'nats';
 import type { HistoryOptions } from './history-options';
 import {

@@ -17,7 +17,7 @@ import {
   StorageType,
   type StreamUpdateConfig,
 } from 'nats';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import {
   assertValidOptions,
   DEFAULT_MAX_CONCURRENT_READS,

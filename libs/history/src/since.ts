@@ -1,4 +1,4 @@
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 
 /** Shared by both implementations so bad input fails the same way in either. */
 export function invalidSince(since: number): AppError | undefined {

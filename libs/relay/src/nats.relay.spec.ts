@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import { StorageType } from 'nats';
 import { NatsRelay } from './nats.relay';
 import type { Relay, RelayState } from './relay';

@@ -1,5 +1,5 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppError } from '@app/ws';
+import { AppError } from '@app/core';
 import {
   connect,
   DebugEvents,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode } from './close-codes';
+import { CloseCode, type Principal } from '@app/core';
 import { encodeFrame, type ServerEvents } from './frames';
 import { RateLimiter, type RateLimit } from './rate-limiter';
 import { rawSocketOf, type WireFrame } from './wire-frame';
@@ -40,14 +40,6 @@ function onClose(this: WebSocket): void {
   connectionOf(this).handleClose();
 }
 
-/** Who is on the other end, as the authenticator established it before any frame was read. */
-export interface ConnectionUser {
-  readonly id: string;
-  readonly scopes: readonly string[];
-  /** Token expiry, seconds since epoch (JWT `exp`). */
-  readonly expiresAt?: number;
-}
-
 export interface ConnectionLimits {
   maxBufferedBytes: number;
   rate: RateLimit;
@@ -73,7 +65,7 @@ export class Connection {
    */
   constructor(
     private readonly socket: WebSocket,
-    public user: ConnectionUser | null,
+    public user: Principal | null,
     private readonly limits: ConnectionLimits,
     private readonly metrics?: WsMetrics,
     readonly owner?: ConnectionOwner,

@@ -1,5 +1,5 @@
 import type { Welcome } from '@app/protocol';
-import type { AppError, ErrorCode, FieldError } from './app-error';
+import type { AppError, ErrorCode, FieldError } from '@app/core';
 
 /** A request's correlation id, echoed in its `reply` or `error`. */
 export type Ref = string | number;
@@ -11,7 +11,13 @@ export type Ref = string | number;
 export interface ServerEvents {
   welcome: Welcome;
   reply: { ref?: Ref } & Record<string, unknown>;
-  error: { ref?: Ref; code: ErrorCode; message: string; fields?: FieldError[] };
+  error: {
+    ref?: Ref;
+    code: ErrorCode;
+    message: string;
+    fields?: FieldError[];
+    retryAfterMs?: number;
+  };
   reconnect: { reason: string };
 }
 
@@ -26,6 +32,7 @@ export function errorData(error: AppError, ref: Ref | undefined): ServerEvents['
     code: error.code,
     message: error.message,
     ...(error.fields && { fields: error.fields }),
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
   };
 }
 

@@ -1,5 +1,3 @@
-export * from './app-error';
-export * from './close-codes';
 export * from './connection';
 export * from './frames';
 export * from './rate-limiter';

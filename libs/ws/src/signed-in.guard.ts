@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { AppError } from './app-error';
+import { AppError } from '@app/core';
 import type { Connection } from './connection';
 
 /** WebSocket events that need a user: anonymous connections get `unauthorized`. */

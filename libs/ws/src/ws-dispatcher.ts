@@ -13,7 +13,7 @@ import {
 } from '@nestjs/websockets/constants';
 import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
-import { AppError } from './app-error';
+import { AppError } from '@app/core';
 import { attempt } from './attempt';
 import type { Connection } from './connection';
 import { errorData, isPlainObject, refOf } from './frames';

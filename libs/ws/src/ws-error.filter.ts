@@ -5,7 +5,7 @@ import {
   type ArgumentsHost,
   type WsExceptionFilter,
 } from '@nestjs/common';
-import { AppError } from './app-error';
+import { AppError } from '@app/core';
 import type { Connection } from './connection';
 import { errorData, refOf, type ServerEvents } from './frames';
 

@@ -8,10 +8,9 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { AppError } from './app-error';
+import { AppError, CloseCode, type Principal } from '@app/core';
 import { attempt } from './attempt';
-import { CloseCode } from './close-codes';
-import { Connection, type ConnectionOwner, type ConnectionUser } from './connection';
+import { Connection, type ConnectionOwner } from './connection';
 import { ExpiryWheel } from './expiry-wheel';
 import { errorData, isPlainObject, refOf, type Ref } from './frames';
 import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
@@ -85,7 +84,7 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
   }
 
   /** Replaces the principal after `auth.refresh`: a newer token for the same user. */
-  refreshUser(conn: Connection, user: ConnectionUser): void {
+  refreshUser(conn: Connection, user: Principal): void {
     if (conn.userId !== user.id) {
       throw new AppError('forbidden', 'a refreshed token must be for the same user');
     }
@@ -164,7 +163,7 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
       return;
     }
     // The token is checked before the upgrade completes: no frame of a bad connection is ever read.
-    let user: ConnectionUser | null = null;
+    let user: Principal | null = null;
     let refused: string | undefined;
     try {
       user = this.options.authenticate(request);
@@ -183,7 +182,7 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     });
   }
 
-  private accept(ws: WebSocket, user: ConnectionUser | null, request: IncomingMessage): void {
+  private accept(ws: WebSocket, user: Principal | null, request: IncomingMessage): void {
     const conn = new Connection(
       ws,
       user,

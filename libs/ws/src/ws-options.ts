@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import type { ConnectionUser } from './connection';
+import type { Principal } from '@app/core';
 import type { RateLimit } from './rate-limiter';
 
 export interface WsOptions {
@@ -15,7 +15,7 @@ export interface WsOptions {
    * Runs during the upgrade, before any frame is read: the user, `null` for an anonymous
    * connection, or a throw for a bad token (the socket is then closed with 4001).
    */
-  authenticate(request: IncomingMessage): ConnectionUser | null;
+  authenticate(request: IncomingMessage): Principal | null;
 }
 
 /** `WsModule.forRootAsync({ imports, inject, useFactory })` and the resolved options' token. */

@@ -1,0 +1,7 @@
+/** Who is asking: a user (WebSocket or REST) or a service (REST, with scopes), from a verified token. */
+export interface Principal {
+  readonly id: string;
+  readonly scopes: readonly string[];
+  /** Token expiry, seconds since epoch (JWT `exp`). */
+  readonly expiresAt?: number;
+}
