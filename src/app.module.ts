@@ -30,7 +30,10 @@ import { loggerOptions } from './logging/logger.options';
         replicas: history.replicas,
       }),
     }),
-    ChannelsModule,
+    ChannelsModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ publishMaxInflight: config.publishMaxInflight }),
+    }),
     ConnectionModule,
     ChatModule,
     NotificationsModule,

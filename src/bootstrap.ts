@@ -2,6 +2,7 @@ import { Logger, type Type } from '@nestjs/common';
 import { NestFactory, type NestApplication } from '@nestjs/core';
 import { AppConfig, ConfigError, loadConfig } from './config';
 import { configureApp } from './configure-app';
+import { listenWithBacklog } from './http/listen-with-backlog';
 
 /**
  * Starts one replica of `rootModule`: the application module, or a team's own root module that
@@ -14,10 +15,11 @@ export async function bootstrap(rootModule: Type<unknown>): Promise<NestApplicat
   const app = await NestFactory.create<NestApplication>(rootModule, { bufferLogs: true });
   await configureApp(app);
   const config = app.get(AppConfig);
-  await app.listen(config.port);
+  await listenWithBacklog(app, config.port, config.listenBacklog);
   const logger = new Logger('Bootstrap');
   logger.log({
     port: config.port,
+    backlog: config.listenBacklog,
     replica: config.replicaId,
     nats: config.natsServers.length > 0 ? config.natsServers : 'embedded',
     msg: 'listening',

@@ -57,26 +57,26 @@ export class ChatService implements OnModuleInit {
   }
 
   /**
-   * Stored in the recipient's inbox and in the sender's (for their other connections), under one id.
-   * The reply's seq is the recipient's.
+   * Stored in the recipient's inbox and in the sender's (for their other connections), under one id,
+   * both or neither refused when the replica is overloaded. The reply's seq is the recipient's.
    */
   async direct(conn: Connection, { to, body, key }: ChatDirectDto): Promise<Published> {
     const from = requireUser(conn);
-    const data = { from, to, body };
     // One id in both inboxes. With a key, each copy has its own dedupe key (msgID is stream-wide),
     // scoped by sender, recipient and inbox: one key reused for another recipient stays distinct.
-    const publishTo = (channel: string, id: string) =>
-      this.channels.publish(channel, ChatEvent.Direct, data, {
-        origin: conn,
-        ...(key === undefined
-          ? { id }
-          : { id, msgID: idempotentIds([from, to, channel], key).msgID }),
-      });
+    const target = (channel: string) => ({
+      channel,
+      ...(key !== undefined && { msgID: idempotentIds([from, to, channel], key).msgID }),
+    });
     const id = key === undefined ? randomUUID() : idempotentIds([from, to], key).id;
-    const toRecipient = publishTo(inboxChannel(to), id);
-    const toSender = to === from ? undefined : publishTo(inboxChannel(from), id);
-    const [published] = await Promise.all([toRecipient, toSender]);
-    return published;
+    const inboxes = [inboxChannel(to), ...(to === from ? [] : [inboxChannel(from)])];
+    const [published] = await this.channels.publishAll(
+      inboxes.map(target),
+      ChatEvent.Direct,
+      { from, to, body },
+      { origin: conn, id },
+    );
+    return published!;
   }
 
   inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<JoinResult> {

@@ -13,6 +13,8 @@ export type JwtKey =
 export class AppConfig {
   readonly env!: 'development' | 'test' | 'production';
   readonly port!: number;
+  /** Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). */
+  readonly listenBacklog!: number;
   readonly natsServers!: string[];
   readonly replicaId!: string;
   readonly logLevel!: string;
@@ -40,6 +42,8 @@ export class AppConfig {
     syncWindowMs: number;
   };
   readonly drainWindowMs!: number;
+  /** History appends in flight on this replica; past it a publish gets `overloaded`. */
+  readonly publishMaxInflight!: number;
   readonly history!: {
     stream: string;
     maxMessages: number;
@@ -79,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   return Object.freeze<AppConfig>({
     env: environment,
     port: schema.PORT,
+    listenBacklog: schema.LISTEN_BACKLOG,
     natsServers: schema.NATS_URL ? schema.NATS_URL.split(',').map((s) => s.trim()) : [],
     replicaId: schema.REPLICA_ID ?? `${hostname()}-${process.pid}`,
     logLevel: schema.LOG_LEVEL ?? (environment === 'test' ? 'warn' : 'info'),
@@ -102,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       syncWindowMs: schema.PRESENCE_SYNC_WINDOW_MS,
     },
     drainWindowMs: schema.DRAIN_WINDOW_MS,
+    publishMaxInflight: schema.PUBLISH_MAX_INFLIGHT,
     history: {
       stream: schema.HISTORY_STREAM,
       maxMessages: schema.HISTORY_MAX_MESSAGES,

@@ -132,6 +132,18 @@ export class EnvSchema {
   HISTORY_MAX_AGE_MS: number = 24 * 60 * 60 * 1000;
 
   @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  PUBLISH_MAX_INFLIGHT: number = 1000;
+
+  @Transform(toInt)
+  @Min(1)
+  @Max(65_535)
+  @IsInt()
+  LISTEN_BACKLOG: number = 4096;
+
+  @Transform(toInt)
   @IsIn([1, 3, 5], { message: 'HISTORY_REPLICAS must be 1, 3 or 5' })
   @IsInt()
   HISTORY_REPLICAS: number = 1;

@@ -7,6 +7,8 @@ export interface RpcErrorBody {
   code: string;
   message: string;
   fields?: AppError['fields'];
+  /** With `overloaded`: when to try again. */
+  retryAfterMs?: number;
 }
 
 function toBody(exception: unknown, logger: Logger): RpcErrorBody {
@@ -15,6 +17,7 @@ function toBody(exception: unknown, logger: Logger): RpcErrorBody {
       code: exception.code,
       message: exception.message,
       ...(exception.fields && { fields: exception.fields }),
+      ...(exception.retryAfterMs !== undefined && { retryAfterMs: exception.retryAfterMs }),
     };
   }
   logger.error(

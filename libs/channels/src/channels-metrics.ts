@@ -10,6 +10,11 @@ const PUBLISH_BUCKETS = [
   0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+interface AdmissionView {
+  readonly current: number;
+  readonly limit: number;
+}
+
 interface ChannelsView {
   readonly size: number;
   values(): IterableIterator<{ readonly members: { readonly size: number } }>;
@@ -25,15 +30,38 @@ export class ChannelsMetrics {
   readonly replayDeliveries: Counter.Internal;
   readonly recoveredReplays: Counter.Internal;
   readonly unrecoveredReplays: Counter.Internal;
+  readonly publishRefused: Counter;
   private readonly publishOk: Histogram.Internal<'result'>;
   private readonly publishFailed: Histogram.Internal<'result'>;
 
   constructor(
     channels: ChannelsView,
+    admission: AdmissionView,
     registry: Registry = new Registry(),
     private readonly ws: WsMetrics = new WsMetrics(),
   ) {
     const registers = [registry];
+    new Gauge({
+      name: 'realtime_publish_inflight',
+      help: 'History appends in flight on this replica (admitted publishes not yet answered)',
+      registers,
+      collect() {
+        this.set(admission.current);
+      },
+    });
+    new Gauge({
+      name: 'realtime_publish_max_inflight',
+      help: 'PUBLISH_MAX_INFLIGHT: past it a publish is refused with overloaded',
+      registers,
+      collect() {
+        this.set(admission.limit);
+      },
+    });
+    this.publishRefused = new Counter({
+      name: 'realtime_publish_refused_total',
+      help: 'Publishes refused with overloaded (nothing stored): appends in flight were at PUBLISH_MAX_INFLIGHT',
+      registers,
+    });
     new Gauge({
       name: 'realtime_channels',
       help: 'Channels this replica is subscribed to (with at least one local member)',

@@ -65,6 +65,18 @@ class StallingHistory extends InMemoryHistory {
   }
 }
 
+/** History whose appends wait until the test opens the gate, as appends do on a busy broker. */
+class GatedHistory extends InMemoryHistory {
+  appends = 0;
+  open: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+  override async append(...args: Parameters<InMemoryHistory['append']>) {
+    this.appends++;
+    await this.gate;
+    return super.append(...args);
+  }
+}
+
 interface Peer {
   conn: Connection;
   client: WebSocket;
@@ -338,6 +350,64 @@ describe(ChannelsService.name, () => {
       await service.publish('room.fail', 'chat.message', { body: 3 });
       expect(await p.closed).toBe(1013);
       expect(p.bodies).toEqual([1]);
+    });
+  });
+
+  describe('admission', () => {
+    const options = { stream: 'RT', maxMsgsPerChannel: 1000, maxAgeMs: 0, replicas: 1 };
+
+    function gated(publishMaxInflight: number) {
+      const relay = new InMemoryRelay();
+      const history = new GatedHistory(relay, options);
+      return {
+        history,
+        service: new ChannelsService(relay, history, undefined, undefined, { publishMaxInflight }),
+      };
+    }
+
+    it('refuses a publish past the appends in flight at once, with overloaded and nothing stored', async () => {
+      const { history, service } = gated(2);
+      const admitted = [1, 2].map((body) => service.publish('room.busy', 'chat.message', { body }));
+      await expect(service.publish('room.busy', 'chat.message', { body: 3 })).rejects.toMatchObject(
+        {
+          code: 'overloaded',
+          retryAfterMs: expect.any(Number) as unknown,
+        },
+      );
+      expect(history.appends).toBe(2);
+      history.open();
+      const stored = await Promise.all(admitted);
+      // Slots come back once answered: the next one is admitted.
+      await expect(service.publish('room.busy', 'chat.message', { body: 4 })).resolves.toEqual({
+        id: expect.any(String) as unknown,
+        seq: expect.any(Number) as unknown,
+      });
+      const replay = await history.replay('room.busy', 0);
+      expect(replay.messages.map((m) => m.seq)).toEqual([...stored.map((p) => p.seq), replay.seq]);
+    });
+
+    it('admits a message for several channels whole or not at all', async () => {
+      const { history, service } = gated(2);
+      const first = service.publish('inbox.a', 'chat.direct', { body: 1 });
+      const both = service.publishAll(
+        [{ channel: 'inbox.b' }, { channel: 'inbox.c' }],
+        'chat.direct',
+        {
+          body: 2,
+        },
+      );
+      await expect(both).rejects.toMatchObject({ code: 'overloaded' });
+      expect(history.appends).toBe(1);
+      history.open();
+      await first;
+      const [b, c] = await service.publishAll(
+        [{ channel: 'inbox.b' }, { channel: 'inbox.c' }],
+        'chat.direct',
+        {
+          body: 2,
+        },
+      );
+      expect(b!.id).toBe(c!.id);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HistoryStore, LAST_SEQ_HEADER, SEQ_HEADER, liveSubject } from '@app/history';
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
@@ -7,6 +7,12 @@ import { AppError, CloseCode } from '@app/core';
 import { WireFrame, WsMetrics, type Connection } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
+import {
+  CHANNELS_OPTIONS,
+  type ChannelsOptions,
+  DEFAULT_PUBLISH_MAX_INFLIGHT,
+} from './channels-options';
+import { PublishAdmission } from './publish-admission';
 import { encodeStored, toFrame } from './frame-codec';
 
 /** History reads a gap fill tries before it gives up and sends the members to resume. */
@@ -34,6 +40,19 @@ export interface JoinResult {
 
 /** What a publish stored: the wire's `Published`. */
 export type { Published } from '@app/protocol';
+
+export interface PublishOptions {
+  /** Not sent its own message. */
+  origin?: Connection;
+  /** The message id (one message stored in several channels keeps one id); default a new UUID. */
+  id?: string;
+}
+
+/** One channel a message is stored in, with its dedupe key there. */
+export interface PublishTarget {
+  channel: string;
+  msgID?: string;
+}
 
 interface PendingFrame {
   seq: number;
@@ -84,6 +103,7 @@ export class ChannelsService {
   private readonly channels = new Map<string, Channel>();
   private readonly memberships = new WeakMap<Connection, Set<string>>();
   private readonly metrics: ChannelsMetrics;
+  private readonly admission: PublishAdmission;
 
   /** `registry` and `ws` come from the app's metrics; without them, metrics stay private. */
   constructor(
@@ -91,8 +111,13 @@ export class ChannelsService {
     private readonly history: HistoryStore,
     @Optional() registry?: Registry,
     @Optional() ws?: WsMetrics,
+    @Optional() @Inject(CHANNELS_OPTIONS) options?: ChannelsOptions,
   ) {
-    this.metrics = new ChannelsMetrics(this.channels, registry, ws);
+    this.admission = new PublishAdmission(
+      options?.publishMaxInflight ?? DEFAULT_PUBLISH_MAX_INFLIGHT,
+      () => this.metrics.publishRefused.inc(),
+    );
+    this.metrics = new ChannelsMetrics(this.channels, this.admission, registry, ws);
     // Core messages published while this replica was away from the broker are lost to it.
     let away = false;
     relay.onStateChange((state) => {
@@ -193,21 +218,53 @@ export class ChannelsService {
    * Resolves once stored, with its id and seq. `origin` is not sent its own message; `id` lets one
    * message stored in several channels keep one id (clients dedupe by it); `msgID` dedupes
    * repeats within the history's duplicate window (the first message's seq is returned).
+   * Past the replica's appends in flight it rejects at once with `overloaded`: nothing stored.
    */
   async publish(
     channel: string,
     event: string,
     data: Record<string, unknown>,
-    options: { origin?: Connection; id?: string; msgID?: string } = {},
+    options: PublishOptions & { msgID?: string } = {},
   ): Promise<Published> {
+    const [published] = await this.publishAll(
+      [{ channel, msgID: options.msgID }],
+      event,
+      data,
+      options,
+    );
+    return published!;
+  }
+
+  /**
+   * One message stored in several channels under one id (a direct message in both inboxes),
+   * admitted as a whole: refused with `overloaded` in every channel or in none. Resolves with what
+   * each channel stored, in the order of `targets`.
+   */
+  async publishAll(
+    targets: readonly PublishTarget[],
+    event: string,
+    data: Record<string, unknown>,
+    options: PublishOptions = {},
+  ): Promise<Published[]> {
     this.assertBroker();
+    const release = this.admission.admit(targets.length);
+    const started = performance.now();
     const id = options.id ?? randomUUID();
     const stored = encodeStored(event, { id, ...data, ts: Date.now() });
     const headers = options.origin ? { [ORIGIN_HEADER]: options.origin.id } : undefined;
-    const { seq } = await this.metrics.timeAppend(() =>
-      this.untilBrokerLost(this.history.append(channel, stored, headers, { msgID: options.msgID })),
+    // The slots are held until every append has settled, failed ones included.
+    const settled = await Promise.allSettled(
+      targets.map(({ channel, msgID }) =>
+        this.metrics.timeAppend(() =>
+          this.untilBrokerLost(this.history.append(channel, stored, headers, { msgID })),
+        ),
+      ),
     );
-    return { id, seq };
+    release(performance.now() - started);
+    return settled.map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return { id, seq: result.value.seq };
+    });
   }
 
   /**

@@ -4,3 +4,4 @@ export * from './frame-codec';
 export * from './names';
 export * from './resume-request.dto';
 export * from './idempotency';
+export * from './channels-options';

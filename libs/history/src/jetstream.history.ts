@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger, type OnModuleInit } from '@nestjs/common';
 import {
   AckPolicy,
@@ -74,6 +75,10 @@ const REPLAY_CONSUMER_IDLE_MS = 10_000;
  * instead of paying the consumer request's timeout again on every join.
  */
 const CONSUMER_BACKOFF_MS = 30_000;
+/** Acks asked for per append within the request timeout (the first publish and its repeats). */
+const ACK_ATTEMPTS = 3;
+/** A repeat with less time left than this would only add load: the append fails instead. */
+const MIN_ACK_ATTEMPT_MS = 100;
 /** nats.js refuses a pull that expires sooner. */
 const MIN_FETCH_EXPIRES_MS = 1_000;
 
@@ -86,6 +91,8 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private readonly logger = new Logger(JetStreamHistory.name);
   private readonly stream: string;
   private readonly timeoutMs: number;
+  /** How long one ack is awaited before the same message is published again. */
+  private readonly ackAttemptMs: number;
   private clients?: Promise<JetStreamClients>;
   /** The stream's `created`, refreshed whenever stream info is read. */
   private epoch?: string;
@@ -111,6 +118,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     assertValidOptions(options);
     this.stream = options.stream;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.ackAttemptMs = Math.max(MIN_ACK_ATTEMPT_MS, this.timeoutMs / ACK_ATTEMPTS);
     this.reads = new Semaphore(options.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
   }
 
@@ -140,6 +148,13 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     }
   }
 
+  /**
+   * Every append carries a dedupe id (the caller's `msgID`, else a fresh one). An ack that does not
+   * come in time is asked for again by publishing the same id: JetStream stores it at most once
+   * and answers the first store's seq. So a busy broker or event loop costs a retry, not a false
+   * error about a message that was stored; only when no ack comes before the request timeout is
+   * the answer "may or may not be stored".
+   */
   override async append(
     channel: string,
     data: Uint8Array,
@@ -147,13 +162,26 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     options?: AppendOptions,
   ): Promise<AppendResult> {
     const subject = storeSubject(channel);
+    const ownID = options?.msgID === undefined;
+    const msgID = options?.msgID ?? randomUUID();
+    const deadline = performance.now() + this.timeoutMs;
     const publish = async (): Promise<AppendResult> => {
       const { js } = await this.api();
-      const ack = await js.publish(subject, data, {
-        ...(headers && { headers: toMsgHdrs(headers) }),
-        ...(options?.msgID !== undefined && { msgID: options.msgID }),
-      });
-      return { seq: ack.seq, duplicate: ack.duplicate };
+      for (;;) {
+        const left = deadline - performance.now();
+        try {
+          const ack = await js.publish(subject, data, {
+            msgID,
+            timeout: Math.max(1, Math.min(left, this.ackAttemptMs)),
+            ...(headers && { headers: toMsgHdrs(headers) }),
+          });
+          // With our own id, a duplicate is our earlier attempt, whose ack came too late.
+          return { seq: ack.seq, duplicate: !ownID && ack.duplicate };
+        } catch (err) {
+          if (!isCode(err, ErrorCode.Timeout) || deadline - performance.now() < MIN_ACK_ATTEMPT_MS)
+            throw err;
+        }
+      }
     };
     try {
       return await publish();
@@ -161,14 +189,14 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
       // No responders on `rt.…` means no stream listens: it was deleted. Recreate it (a new
       // epoch, so clients learn their history is gone) rather than fail every append from now on.
       if (!isCode(err, ErrorCode.NoResponders) && !isApiError(err, STREAM_NOT_FOUND)) {
-        throw this.translate(err, 'append');
+        throw this.translateAppend(err);
       }
     }
     try {
       await this.ensureStream();
       return await publish();
     } catch (err) {
-      throw this.translate(err, 'append');
+      throw this.translateAppend(err);
     }
   }
 
@@ -446,6 +474,15 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
       // checkAPI off: start-up's stream create already proves JetStream is there, in one request.
       jsm: await nc.jetstreamManager({ timeout: this.timeoutMs, checkAPI: false }),
     };
+  }
+
+  /** An ack that never came within the deadline, although asked for again: the broker is lost. */
+  private translateAppend(err: unknown): Error {
+    if (!isCode(err, ErrorCode.Timeout)) return this.translate(err, 'append');
+    return new AppError(
+      'unavailable',
+      `history append not acknowledged within ${this.timeoutMs} ms: it may or may not be stored, send it again (with the same key)`,
+    );
   }
 
   /** Maps broker failures to `unavailable`; anything else (a 4xx: our bug) stays as it is. */
