@@ -25,6 +25,12 @@ export interface NatsServerHandle {
   kill(): Promise<void>;
   /** Starts the server again on the same port and store (stopping it first if it runs). */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: the server keeps its connections but answers nothing (a broker stalled on a slow
+   * disk); `resume()` (SIGCONT) goes on where it stopped.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -106,9 +112,15 @@ class ServerProcess {
     }
   }
 
+  /** Stops or continues the process without ending it. */
+  freeze(frozen: boolean): void {
+    if (!this.hasExited) this.child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Sends `signal` and waits for the exit; escalates to SIGKILL if SIGTERM is ignored. */
   async signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     if (this.hasExited) return;
+    this.freeze(false); // a paused server would act on SIGTERM only once continued
     this.child.kill(signal);
     const exitedInTime = await Promise.race([
       this.exited.then(() => true),
@@ -190,6 +202,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     },
     async kill() {
       await current.signal('SIGKILL');
+    },
+    pause() {
+      current.freeze(true);
+    },
+    resume() {
+      current.freeze(false);
     },
     async restart() {
       if (stopped)
