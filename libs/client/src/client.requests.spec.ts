@@ -190,3 +190,79 @@ describe('RealtimeClient requests', () => {
     await client.close();
   });
 });
+
+describe('RealtimeClient and overloaded', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  async function live(options: Parameters<typeof startClient>[0] = {}) {
+    const harness = startClient(options);
+    await flush();
+    harness.server.last.welcome();
+    return harness;
+  }
+
+  it('waits retryAfterMs (plus jitter) and sends again with the same key, then resolves', async () => {
+    const { server, client } = await live({ random: () => 0.5 });
+    const sent = client.send('lobby', 'hi');
+    const first = server.last.request('chat.send');
+    server.last.deliver('error', {
+      ref: first.data.ref,
+      code: 'overloaded',
+      message: 'busy',
+      retryAfterMs: 200,
+    });
+    // Not before retryAfterMs * (1 + 0.5 / 2) = 250 ms.
+    await flush(249);
+    expect(server.last.requests('chat.send')).toHaveLength(1);
+    await flush(1);
+    const [, again] = server.last.requests('chat.send');
+    expect(again?.data).toEqual(first.data);
+    server.last.deliver('reply', { ref: again?.data.ref, id: 'id1', seq: 1 });
+    await expect(sent).resolves.toEqual({ id: 'id1', seq: 1 });
+    await client.close();
+  });
+
+  it('gives up with overloaded once retrying would outlast the request timeout', async () => {
+    const { server, client } = await live({ timeoutMs: 1000, random: () => 0 });
+    const sent = rejectionOf(client.direct('bob', 'hi'));
+    const refuse = () =>
+      server.last.deliver('error', {
+        ref: server.last.request('chat.direct').data.ref,
+        code: 'overloaded',
+        message: 'busy',
+        retryAfterMs: 600,
+      });
+    refuse();
+    await flush(600);
+    expect(server.last.requests('chat.direct')).toHaveLength(2);
+    refuse();
+    expect(await sent).toMatchObject({ code: 'overloaded', event: 'chat.direct' });
+    await flush(1000);
+    expect(server.last.requests('chat.direct')).toHaveLength(2);
+    await client.close();
+  });
+
+  it('does not resend what is not safe to repeat, and rejects what waits when closed', async () => {
+    const { server, client } = await live();
+    const custom = rejectionOf(client.request('custom.event', {}));
+    server.last.deliver('error', {
+      ref: server.last.request('custom.event').data.ref,
+      code: 'overloaded',
+      message: 'busy',
+      retryAfterMs: 100,
+    });
+    expect(await custom).toMatchObject({ code: 'overloaded' });
+    const waiting = rejectionOf(client.send('lobby', 'hi'));
+    server.last.deliver('error', {
+      ref: server.last.request('chat.send').data.ref,
+      code: 'overloaded',
+      message: 'busy',
+      retryAfterMs: 100,
+    });
+    await client.close();
+    expect(await waiting).toMatchObject({ code: 'closed' });
+    await flush(1000);
+    expect(server.last.requests('chat.send')).toHaveLength(1);
+  });
+});

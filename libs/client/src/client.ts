@@ -114,6 +114,7 @@ export class RealtimeClient extends TypedEmitter<ClientEvents> {
         },
         write: (text) => this.write(text),
       },
+      options.random,
     );
     const later = (ms: number, run: () => void): void => this.later(ms, run);
     const emit = <K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void =>

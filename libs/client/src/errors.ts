@@ -65,7 +65,9 @@ export class ClientError extends Error {
 
 /** Server errors worth retrying later: the request itself was fine. */
 export function isTransient(code: ClientErrorCode): boolean {
-  return code === 'unavailable' || code === 'rate_limited' || code === 'timeout';
+  return (
+    code === 'unavailable' || code === 'overloaded' || code === 'rate_limited' || code === 'timeout'
+  );
 }
 
 export function isServerErrorCode(code: unknown): code is ServerErrorCode {

@@ -16,6 +16,8 @@ interface Outgoing {
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: ClientError) => void;
   timer?: Timer;
+  /** When the server first answered `overloaded`: retries end `timeoutMs` after it. */
+  overloadedAt?: number;
 }
 
 export interface OutboxSettings {
@@ -44,6 +46,8 @@ export class Outbox {
   private readonly queue: RequestQueue<Outgoing>;
   private readonly bucket: TokenBucket;
   private readonly inFlight = new Map<number, Outgoing>();
+  /** Refused with `overloaded` (nothing stored), waiting for the server's `retryAfterMs`. */
+  private readonly backingOff = new Map<Outgoing, Timer>();
   private nextRef = 1;
   private pumpTimer?: Timer;
   private closed = false;
@@ -51,6 +55,7 @@ export class Outbox {
   constructor(
     private readonly settings: OutboxSettings,
     private readonly wire: Wire,
+    private readonly random: () => number = Math.random,
   ) {
     this.queue = new RequestQueue(settings.queueSize);
     this.bucket = new TokenBucket(settings.perSecond, settings.burst);
@@ -115,12 +120,36 @@ export class Outbox {
     this.inFlight.delete(ref);
     clearTimeout(item.timer);
     if (event === 'error') {
-      item.reject(serverError(data, item.event));
+      const error = serverError(data, item.event);
+      if (error.code === 'overloaded' && this.retryLater(item, data.retryAfterMs)) return true;
+      item.reject(error);
     } else {
       const reply = { ...data };
       delete reply.ref;
       item.resolve(reply);
     }
+    return true;
+  }
+
+  /**
+   * The server stored nothing and said when to come back: a request safe to repeat goes back to the
+   * front of the queue after `retryAfterMs` plus up to half of it again (refused clients must not
+   * all return at once), with the same data (and so the same idempotency key). False when that
+   * would take it more than `timeoutMs` past the first refusal: the caller gets `overloaded`.
+   */
+  private retryLater(item: Outgoing, retryAfterMs: unknown): boolean {
+    if (!item.retry || typeof retryAfterMs !== 'number' || !(retryAfterMs >= 0)) return false;
+    const delay = retryAfterMs * (1 + this.random() / 2);
+    item.overloadedAt ??= Date.now();
+    if (Date.now() - item.overloadedAt + delay >= this.settings.timeoutMs) return false;
+    this.backingOff.set(
+      item,
+      setTimeout(() => {
+        this.backingOff.delete(item);
+        this.queue.requeue([item]);
+        this.pump();
+      }, delay),
+    );
     return true;
   }
 
@@ -148,7 +177,10 @@ export class Outbox {
   close(error: ClientError): void {
     this.closed = true;
     this.stopPump();
-    for (const item of [...this.inFlight.values(), ...this.queue.drain()]) {
+    for (const timer of this.backingOff.values()) clearTimeout(timer);
+    const waiting = [...this.backingOff.keys()];
+    this.backingOff.clear();
+    for (const item of [...this.inFlight.values(), ...waiting, ...this.queue.drain()]) {
       clearTimeout(item.timer);
       item.reject(
         new ClientError(error.code, error.message, {
