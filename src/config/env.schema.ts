@@ -141,7 +141,7 @@ export class EnvSchema {
   @Min(1)
   @Max(65_535)
   @IsInt()
-  LISTEN_BACKLOG: number = 4096;
+  LISTEN_BACKLOG: number = 8192;
 
   @Transform(toInt)
   @IsIn([1, 3, 5], { message: 'HISTORY_REPLICAS must be 1, 3 or 5' })
