@@ -5,6 +5,8 @@
  *   npm run bench                 full run (~5 min), CPU profiles included
  *   npm run bench -- --no-profile skip the profiling pass
  *   npm run bench -- --quick      short windows and 2,000 idle connections (a smoke test)
+ *   npm run bench -- --storm      only the resume storm: 10,000 clients of a killed replica
+ *                                 reconnect to two survivors at once (--quick: 2,000)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { machineTicks, machineUsage } from './lib/proc-stats';
 import { killAll } from './lib/processes';
 import type { Auth } from './lib/protocol';
 import * as report from './lib/report';
+import { runStorm, type StormSettings } from './lib/storm';
 import {
   snapshotProduct,
   RESULTS_DIR,
@@ -38,6 +41,8 @@ const QUICK = argv.includes('--quick');
 const PROFILE = !argv.includes('--no-profile');
 /** Only the idle-connection measurement (≈ 1 min): for work on memory per connection. */
 const IDLE_ONLY = argv.includes('--idle-only');
+/** Only the resume storm (≈ 1-2 min). */
+const STORM_ONLY = argv.includes('--storm');
 /** Everything is killed and the run fails past this, whatever state it is in. */
 const HARD_TIMEOUT_MS = (QUICK ? 4 : 9) * 60_000;
 
@@ -62,6 +67,14 @@ const IDLE: IdleSettings = {
   warmupConnections: 200,
   settleMs: QUICK ? 2_000 : 5_000,
   samples: 5,
+};
+
+const STORM: StormSettings = {
+  clients: QUICK ? 2_000 : 10_000,
+  processes: 2,
+  roomSize: 10,
+  concurrency: 200,
+  maxMs: 120_000,
 };
 
 /** Measured windows per server and phase (alternating), summarized by their medians. */
@@ -129,6 +142,21 @@ async function main(): Promise<void> {
     `nats-server ${nats.handle.url} (pid ${nats.pid}, JetStream store ${nats.handle.storeDir ?? '-'})`,
   );
   const settings = { natsUrl: nats.handle.url, secret };
+  if (STORM_ONLY) {
+    const profileFile = join(RESULTS_DIR, 'profiles', `storm-${runId}.cpuprofile`);
+    if (PROFILE) mkdirSync(join(RESULTS_DIR, 'profiles'), { recursive: true });
+    const storm = await runStorm(settings, { ...STORM, ...(PROFILE && { profileFile }) }, log);
+    if (PROFILE) console.log(`\n${report.profileTables(summarizeProfile(profileFile, 25), 25)}\n`);
+    await nats.handle.stop();
+    const file = join(RESULTS_DIR, `storm-${runId}.json`);
+    const command = `npm run bench -- ${argv.join(' ')}`;
+    writeFileSync(
+      file,
+      `${JSON.stringify({ startedAt: new Date(started).toISOString(), command, machine, product, backgroundLoadPct: background, settings: STORM, storm }, null, 2)}\n`,
+    );
+    log(`done; results in ${file}`);
+    return;
+  }
   const dir = join(RESULTS_DIR, 'profiles', runId);
   if (PROFILE) mkdirSync(dir, { recursive: true });
 

@@ -5,6 +5,7 @@
 import { IdleClients } from './lib/idle-clients';
 import type { CommandName, Commands, Request, Response } from './lib/protocol';
 import { Publisher } from './lib/publisher';
+import { StormClients } from './lib/storm-clients';
 import { Subscribers } from './lib/subscriber';
 
 /** However the orchestrator ends, a worker never outlives this. */
@@ -13,6 +14,7 @@ const MAX_LIFETIME_MS = 10 * 60_000;
 const subscribers = new Subscribers();
 const publisher = new Publisher();
 const idle = new IdleClients();
+const storm = new StormClients();
 
 type Handlers = { [K in CommandName]: (args: Commands[K]['args']) => unknown };
 
@@ -23,9 +25,12 @@ const handlers: Handlers = {
   publisherSetup: (args) => publisher.setup(args),
   publish: (args) => publisher.publish(args),
   connectIdle: (args) => idle.connect(args),
+  stormConnect: (args) => storm.connect(args),
+  stormWait: (args) => storm.wait(args),
   closeAll: () => {
     subscribers.closeAll();
     idle.closeAll();
+    storm.closeAll();
     return null;
   },
 };

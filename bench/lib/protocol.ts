@@ -47,6 +47,24 @@ export interface IdleReport {
   firstError?: string;
 }
 
+export interface StormReport {
+  clients: number;
+  /** Clients whose victim connection closed. */
+  closed: number;
+  /** Of those, clients that reconnected to a survivor and got their resume reply. */
+  resumed: number;
+  attempts: number;
+  failedAttempts: number;
+  elapsedMs: number;
+  firstClosedUs: number;
+  lastResumedUs: number;
+  /** Close → open of the new socket (the upgrade, queueing in the kernel included). */
+  upgrade: HistogramData;
+  /** Close → the resume's join reply: the client is live again. */
+  resume: HistogramData;
+  firstError?: string;
+}
+
 export interface Commands {
   /** Opens `count` sockets, joins `room` on each (ours), resolves when all have joined. */
   subscribe: {
@@ -75,6 +93,24 @@ export interface Commands {
     args: { url: string; auth: Auth; count: number; concurrency: number };
     result: IdleReport;
   };
+  /**
+   * Opens `count` sockets to the victim, each joining one of `rooms` rooms; when one closes it
+   * reconnects to `survivors[i % n]` and resumes its room (see storm-clients.ts).
+   */
+  stormConnect: {
+    args: {
+      url: string;
+      survivors: string[];
+      auth: { secret: string; userPrefix: string };
+      count: number;
+      rooms: number;
+      roomPrefix: string;
+      concurrency: number;
+    };
+    result: StormReport;
+  };
+  /** Waits until every storm client has resumed, at most `maxMs`. */
+  stormWait: { args: { maxMs: number }; result: StormReport };
   /** Closes every socket of this worker. */
   closeAll: { args: null; result: null };
 }
