@@ -5,7 +5,6 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   ErrorCode,
-  headers as natsHeaders,
   type JetStreamClient,
   type JetStreamManager,
   type MsgHdrs,
@@ -34,6 +33,7 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
+import { publishUntilAcked } from './acked-publish';
 import { Semaphore } from './semaphore';
 import { invalidSince } from './since';
 import { LIVE_SUBJECTS, STORE_SUBJECTS, storeSubject } from './subjects';
@@ -77,8 +77,6 @@ const REPLAY_CONSUMER_IDLE_MS = 10_000;
 const CONSUMER_BACKOFF_MS = 30_000;
 /** Acks asked for per append within the request timeout (the first publish and its repeats). */
 const ACK_ATTEMPTS = 3;
-/** A repeat with less time left than this would only add load: the append fails instead. */
-const MIN_ACK_ATTEMPT_MS = 100;
 /** nats.js refuses a pull that expires sooner. */
 const MIN_FETCH_EXPIRES_MS = 1_000;
 
@@ -118,7 +116,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     assertValidOptions(options);
     this.stream = options.stream;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.ackAttemptMs = Math.max(MIN_ACK_ATTEMPT_MS, this.timeoutMs / ACK_ATTEMPTS);
+    this.ackAttemptMs = this.timeoutMs / ACK_ATTEMPTS;
     this.reads = new Semaphore(options.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
   }
 
@@ -164,24 +162,16 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     const subject = storeSubject(channel);
     const ownID = options?.msgID === undefined;
     const msgID = options?.msgID ?? randomUUID();
-    const deadline = performance.now() + this.timeoutMs;
     const publish = async (): Promise<AppendResult> => {
       const { js } = await this.api();
-      for (;;) {
-        const left = deadline - performance.now();
-        try {
-          const ack = await js.publish(subject, data, {
-            msgID,
-            timeout: Math.max(1, Math.min(left, this.ackAttemptMs)),
-            ...(headers && { headers: toMsgHdrs(headers) }),
-          });
-          // With our own id, a duplicate is our earlier attempt, whose ack came too late.
-          return { seq: ack.seq, duplicate: !ownID && ack.duplicate };
-        } catch (err) {
-          if (!isCode(err, ErrorCode.Timeout) || deadline - performance.now() < MIN_ACK_ATTEMPT_MS)
-            throw err;
-        }
-      }
+      const ack = await publishUntilAcked(js, subject, data, {
+        msgID,
+        headers,
+        timeoutMs: this.timeoutMs,
+        attemptMs: this.ackAttemptMs,
+      });
+      // With our own id, a duplicate is our earlier attempt, whose ack came too late.
+      return { seq: ack.seq, duplicate: !ownID && ack.duplicate };
     };
     try {
       return await publish();
@@ -525,12 +515,6 @@ function isApiError(err: unknown, errCode: number): boolean {
  */
 function nextBySubject(subject: string, seq: number): MsgRequest {
   return { next_by_subj: subject, seq } as unknown as MsgRequest;
-}
-
-function toMsgHdrs(record: Readonly<Record<string, string>>): MsgHdrs {
-  const h = natsHeaders();
-  for (const [k, v] of Object.entries(record)) h.set(k, v);
-  return h;
 }
 
 /** Broker metadata (`Nats-*`) is dropped so stored messages read the same as in memory. */
