@@ -46,7 +46,7 @@ describe(publishUntilAcked.name, () => {
     const appended = history.append('room.busy', bytes('stored'));
     // The publish is on the wire; the loop is then busy for longer than the whole request
     // timeout, while the broker stores the message and acks it.
-    await afterWrites(() => block(450));
+    await afterWrites(() => block(700));
     const { seq } = await appended;
     const jsm = await nc.jetstreamManager();
     const stored = await jsm.streams.getMessage('ACKS', {
@@ -58,7 +58,7 @@ describe(publishUntilAcked.name, () => {
   it('stores once across its repeats while the broker stalls, and answers the first seq', async () => {
     const js = nc.jetstream();
     server.pause();
-    const acked = publishUntilAcked(js, storeSubject('room.stall'), bytes('once'), {
+    const acked = publishUntilAcked(nc, js, storeSubject('room.stall'), bytes('once'), {
       msgID: 'stall-1',
       timeoutMs: 3000,
       attemptMs: 200,
@@ -78,7 +78,7 @@ describe(publishUntilAcked.name, () => {
     server.pause();
     try {
       await expect(
-        publishUntilAcked(js, storeSubject('room.gone'), bytes('x'), {
+        publishUntilAcked(nc, js, storeSubject('room.gone'), bytes('x'), {
           msgID: 'gone-1',
           timeoutMs: 400,
           attemptMs: 150,

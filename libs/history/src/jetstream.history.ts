@@ -39,6 +39,7 @@ import { invalidSince } from './since';
 import { LIVE_SUBJECTS, STORE_SUBJECTS, storeSubject } from './subjects';
 
 interface JetStreamClients {
+  readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
 }
@@ -163,8 +164,8 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     const ownID = options?.msgID === undefined;
     const msgID = options?.msgID ?? randomUUID();
     const publish = async (): Promise<AppendResult> => {
-      const { js } = await this.api();
-      const ack = await publishUntilAcked(js, subject, data, {
+      const { nc, js } = await this.api();
+      const ack = await publishUntilAcked(nc, js, subject, data, {
         msgID,
         headers,
         timeoutMs: this.timeoutMs,
@@ -460,6 +461,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private async openClients(): Promise<JetStreamClients> {
     const nc = typeof this.connection === 'function' ? await this.connection() : this.connection;
     return {
+      nc,
       js: nc.jetstream({ timeout: this.timeoutMs }),
       // checkAPI off: start-up's stream create already proves JetStream is there, in one request.
       jsm: await nc.jetstreamManager({ timeout: this.timeoutMs, checkAPI: false }),
