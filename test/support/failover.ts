@@ -397,14 +397,31 @@ export class Publisher {
   private running?: Promise<void>;
   private failed?: Error;
   private startedAt = 0;
+  /** The last message this publisher sends: `count`, or fewer once stopped. */
+  private last: number;
 
   constructor(
     readonly client: RealtimeClient,
     readonly options: PublisherOptions,
-  ) {}
+  ) {
+    this.last = options.count;
+  }
 
   get acked(): number {
     return this.acks.size;
+  }
+
+  /** How many messages this publisher sends in all. */
+  get total(): number {
+    return this.last;
+  }
+
+  /**
+   * Sends no message after the one in flight: a test that must publish for as long as something
+   * lasts (a roll) stops the publisher when it ends, instead of guessing a count that outlasts it.
+   */
+  stop(): void {
+    this.last = Math.min(this.last, this.acked + 1);
   }
 
   /** Starts sending in the background; `done` settles when all are acknowledged (or one failed). */
@@ -457,7 +474,7 @@ export class Publisher {
     const failures = Object.fromEntries(this.failures);
     const elapsed = ((Date.now() - this.startedAt) / 1000).toFixed(1);
     return (
-      `${this.acked}/${this.options.count} acknowledged in ${this.attempts} attempts (${elapsed} s); ` +
+      `${this.acked}/${this.total} acknowledged in ${this.attempts} attempts (${elapsed} s); ` +
       `failures ${JSON.stringify(failures)}; repeated after an uncertain failure: ${this.uncertain.size}; ` +
       `longest wait between acknowledgements ${this.maxGapMs} ms`
     );
@@ -467,7 +484,7 @@ export class Publisher {
     const { count, ratePerSecond, rooms } = this.options;
     const interval = 1000 / ratePerSecond;
     try {
-      for (let n = 1; n <= count; n++) {
+      for (let n = 1; n <= Math.min(count, this.last); n++) {
         const due = this.startedAt + (n - 1) * interval;
         if (due > Date.now()) await delay(due - Date.now());
         const room = rooms[(n - 1) % rooms.length] ?? '';
@@ -574,7 +591,8 @@ export function checkDelivery(members: readonly Member[], publisher: Publisher):
   const perRoom: Record<string, number> = {};
   let duplicateBodies = 0;
   let unacknowledged = 0;
-  const { rooms, count, idempotent, tag } = publisher.options;
+  const { rooms, idempotent, tag } = publisher.options;
+  const count = publisher.total;
   for (const [roomIndex, room] of rooms.entries()) {
     const expected = [...publisher.acks.values()].filter((a) => a.room === room);
     const expectedCounters = new Set<number>();
@@ -798,7 +816,7 @@ export class FailoverScenario {
   async finishPublishing(publisher: Publisher, timeoutMs = 30_000): Promise<number> {
     await waitFor(
       'the publisher to finish',
-      () => publisher.acked === publisher.options.count,
+      () => publisher.acked === publisher.total,
       timeoutMs,
       () => publisher.summary(),
     );
@@ -850,7 +868,8 @@ export class FailoverScenario {
 
 /** One room: the count every member has; several: the share of each room, as sent. */
 function eachHas(report: DeliveryReport, publisher: Publisher): string {
-  const { rooms, count } = publisher.options;
+  const { rooms } = publisher.options;
+  const count = publisher.total;
   return rooms.length === 1
     ? `${report.perRoom[rooms[0]!]} messages each`
     : `${count / rooms.length} messages per room and its marker each`;
@@ -863,7 +882,8 @@ function eachHas(report: DeliveryReport, publisher: Publisher): string {
  */
 export function expectDelivered(report: DeliveryReport, publisher: Publisher): void {
   expect(report.problems).toEqual([]);
-  const { rooms, count, idempotent } = publisher.options;
+  const { rooms, idempotent } = publisher.options;
+  const count = publisher.total;
   if (idempotent) {
     for (const room of rooms) expect(report.perRoom[room]).toBe(count / rooms.length + 1);
   } else {
