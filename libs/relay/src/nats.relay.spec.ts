@@ -97,6 +97,23 @@ describe(NatsRelay.name, () => {
     expect(afterLast).toEqual([]);
   });
 
+  it('sends one PING for the flushes of one event-loop turn, and each flush covers its subscription', async () => {
+    const pings = jest.spyOn(a.connection, 'flush');
+    const subjects = Array.from({ length: 50 }, () => freshSubject('storm'));
+    const inboxes: Inbox[] = [];
+    // As 50 connections accepted in one turn do: subscribe to an inbox, then flush.
+    await Promise.all(
+      subjects.map((subject) => {
+        inboxes.push(new Inbox(a, subject));
+        return a.flush();
+      }),
+    );
+    expect(pings).toHaveBeenCalledTimes(1);
+    const held = await brokerSubscriptions('replica-a');
+    expect(subjects.filter((s) => !held.includes(s))).toEqual([]);
+    for (const inbox of inboxes) inbox.unsubscribe();
+  });
+
   it('exposes the headers of a JetStream republish, Nats-Sequence included', async () => {
     const jsm = await a.connection.jetstreamManager();
     await jsm.streams.add({
