@@ -1,15 +1,15 @@
 import { flush, rejectionOf, startClient } from './testing/harness';
 
+async function live(options: Parameters<typeof startClient>[0] = {}) {
+  const harness = startClient(options);
+  await flush();
+  harness.server.last.welcome();
+  return harness;
+}
+
 describe('RealtimeClient requests', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
-
-  async function live(options: Parameters<typeof startClient>[0] = {}) {
-    const harness = startClient(options);
-    await flush();
-    harness.server.last.welcome();
-    return harness;
-  }
 
   it('correlates replies by ref, whatever their order', async () => {
     const { server, client } = await live();
@@ -194,13 +194,6 @@ describe('RealtimeClient requests', () => {
 describe('RealtimeClient and overloaded', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
-
-  async function live(options: Parameters<typeof startClient>[0] = {}) {
-    const harness = startClient(options);
-    await flush();
-    harness.server.last.welcome();
-    return harness;
-  }
 
   it('waits retryAfterMs (plus jitter) and sends again with the same key, then resolves', async () => {
     const { server, client } = await live({ random: () => 0.5 });
