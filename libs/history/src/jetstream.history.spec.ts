@@ -140,6 +140,45 @@ describe(JetStreamHistory.name, () => {
     expect((await jsm.streams.info(stream)).state.consumer_count).toBe(0);
   });
 
+  it('shares page reads among concurrent replays of one range: a storm costs about one reader', async () => {
+    const stream = streamName();
+    const nc = await open();
+    const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream, replayPageMessages: 10 });
+    const channel = freshChannel();
+    const appended: number[] = [];
+    for (let i = 0; i < 35; i++) appended.push((await sut.append(channel, bytes(`m${i}`))).seq);
+    const requests: string[] = [];
+    const monitor = await open();
+    monitor.subscribe('$JS.API.>', { callback: (_err, m) => requests.push(m.subject) });
+    await monitor.flush();
+    const readAll = async (): Promise<number[]> => {
+      const got: number[] = [];
+      for (let since = 0; ;) {
+        const page = await sut.replay(channel, since);
+        got.push(...page.messages.map((m) => m.seq));
+        if (!page.more) return got;
+        since = page.seq;
+      }
+    };
+    const count = async (run: () => Promise<unknown>): Promise<number> => {
+      await nc.flush();
+      await monitor.flush();
+      const before = requests.length;
+      await run();
+      await nc.flush();
+      await monitor.flush();
+      return requests.length - before;
+    };
+    const alone = await count(async () => expect(await readAll()).toEqual(appended));
+    const storm = await count(async () => {
+      const all = await Promise.all(Array.from({ length: 20 }, readAll));
+      for (const got of all) expect(got).toEqual(appended);
+    });
+    expect(alone).toBeGreaterThan(0);
+    // The last page is read once more for the joiners (they may have asked after it began).
+    expect(storm).toBeLessThan(alone * 2);
+  });
+
   it('bounds concurrent reads and still answers every replay', async () => {
     const sut = await startHistory(await open(), {
       ...CONTRACT_OPTIONS,
