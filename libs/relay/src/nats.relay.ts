@@ -44,6 +44,10 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private connecting: Promise<void> | undefined;
   /** Connections opened for other libs (`openConnection`): closed with the relay's. */
   private readonly others = new Set<NatsConnection>();
+  /** Those of `others` that are disconnected now: the replica cannot serve fully meanwhile. */
+  private readonly othersAway = new Set<NatsConnection>();
+  /** The relay connection's own state; `state` also counts the others. */
+  private ownState: RelayState = 'reconnecting';
   private currentState: RelayState = 'reconnecting';
 
   constructor(private readonly options: RelayOptions & { servers: string[] }) {
@@ -62,6 +66,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.nc;
   }
 
+  /** `connected` only while every connection of this replica is (history reads need theirs). */
   override get state(): RelayState {
     return this.currentState;
   }
@@ -81,9 +86,14 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   async openConnection(purpose: string): Promise<NatsConnection> {
     const nc = await connect(this.connectionOptions(`${this.options.name}-${purpose}`));
     this.others.add(nc);
+    this.followOther(nc, purpose).catch((err: unknown) =>
+      this.logger.error({ msg: 'nats status watcher failed', purpose, err }),
+    );
     nc.closed()
       .then((err) => {
         this.others.delete(nc);
+        this.othersAway.delete(nc);
+        this.refreshState();
         if (err) this.logger.warn({ msg: 'nats connection closed on error', purpose, err });
       })
       .catch(() => undefined);
@@ -259,7 +269,28 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     }
   }
 
+  /** Follows another connection's state into `state`, logging as the relay's own does. */
+  private async followOther(nc: NatsConnection, purpose: string): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) {
+        this.logger.warn({ msg: 'nats disconnected', purpose, ...statusFields(status) });
+        this.othersAway.add(nc);
+      } else if (status.type === Events.Reconnect) {
+        this.logger.log({ msg: 'nats reconnected', purpose, ...statusFields(status) });
+        this.othersAway.delete(nc);
+      } else continue;
+      this.refreshState();
+    }
+  }
+
   private setState(state: RelayState): void {
+    this.ownState = state;
+    this.refreshState();
+  }
+
+  private refreshState(): void {
+    const own = this.ownState;
+    const state = own === 'connected' && this.othersAway.size > 0 ? 'reconnecting' : own;
     if (state === this.currentState) return;
     this.currentState = state;
     for (const listener of [...this.stateListeners]) {
