@@ -31,6 +31,8 @@ const PAGE_CONSUMER_IDLE_MS = 10_000;
  * instead of paying the consumer request's timeout again on every page.
  */
 const CONSUMER_BACKOFF_MS = 30_000;
+/** Continuations remembered at most (oldest forgotten first): one per replay in progress. */
+const MAX_CONTINUATIONS = 1_024;
 const pullCodec = JSONCodec<{ batch: number; max_bytes: number; no_wait: boolean }>();
 
 export interface Page {
@@ -59,6 +61,8 @@ export class JetStreamPageReader {
   private readonly logger = new Logger(JetStreamPageReader.name);
   /** When a page consumer last failed. */
   private consumerFailedAt = Number.NEGATIVE_INFINITY;
+  /** `subject\0seq` where a page ended with more to come: where the next page starts. */
+  private readonly continuations = new Set<string>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -70,13 +74,36 @@ export class JetStreamPageReader {
 
   /** The first page of `subject`'s kept messages with seq >= `start`. */
   async read(subject: string, start: number): Promise<Page> {
-    const head = await this.getPage(subject, start, DIRECT_READS, 0);
+    const page = await this.readPage(subject, start);
+    const last = page.messages.at(-1);
+    if (page.more && last) this.remember(`${subject}\u0000${last.seq + 1}`);
+    return page;
+  }
+
+  private async readPage(subject: string, start: number): Promise<Page> {
+    // The next page of a long replay goes straight to a consumer: the gets are for short resumes.
+    const head = this.continuations.delete(`${subject}\u0000${start}`)
+      ? { messages: [], more: true, bytes: 0 }
+      : await this.getPage(subject, start, DIRECT_READS, 0);
     if (!head.more || head.bytes >= this.bounds.bytes) return head;
     const next = (head.messages.at(-1)?.seq ?? start - 1) + 1;
     const batch = this.bounds.messages - head.messages.length;
     if (batch <= 0) return head;
     const rest = await this.restOfPage(subject, next, batch, head.bytes);
+    // A message larger than a whole page ends the pull before it: it makes a page of its own.
+    if (rest.more && head.messages.length + rest.messages.length === 0) {
+      return this.getPage(subject, next, 1, 0);
+    }
     return { messages: [...head.messages, ...rest.messages], more: rest.more };
+  }
+
+  private remember(continuation: string): void {
+    this.continuations.add(continuation);
+    if (this.continuations.size <= MAX_CONTINUATIONS) return;
+    for (const oldest of this.continuations) {
+      this.continuations.delete(oldest);
+      return;
+    }
   }
 
   /** The stream's state, with `subject`'s message count in `state.subjects`. */
