@@ -56,6 +56,19 @@ class FailingHistory extends InMemoryHistory {
   }
 }
 
+/** History whose reads can be held until released, as a slow broker holds them. */
+class SlowReadHistory extends InMemoryHistory {
+  private gate?: Promise<void>;
+  release: () => void = () => undefined;
+  holdReads(): void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+  }
+  override async replay(channel: string, since: number, epoch?: string) {
+    await this.gate;
+    return super.replay(channel, since, epoch);
+  }
+}
+
 /** History whose appends can be held in flight, as a publish is when the broker goes away. */
 class StallingHistory extends InMemoryHistory {
   stall = false;
@@ -366,6 +379,27 @@ describe(ChannelsService.name, () => {
         id: expect.any(String) as unknown,
         seq: expect.any(Number) as unknown,
       });
+    });
+
+    it('bounds the live messages held while a gap is filled: past the bound, members resume (1013)', async () => {
+      const relay = new FlakyRelay();
+      const history = new SlowReadHistory(relay, options);
+      const service = new ChannelsService(relay, history);
+      const p = await peer(64 * 1024);
+      await service.join(p.conn, 'room.held');
+      await service.publish('room.held', 'chat.message', { body: 1 });
+      await p.received(1);
+      history.holdReads();
+      relay.drop = 1;
+      await service.publish('room.held', 'chat.message', { body: 2 });
+      const body = 'z'.repeat(2_000);
+      // The fill waits for history; live messages pile up behind it until the bound.
+      for (let i = 0; i < 100 && p.conn.isOpen; i++)
+        await service.publish('room.held', 'chat.message', { body });
+      expect(p.conn.isOpen).toBe(false);
+      history.release();
+      expect(await p.closed).toBe(1013);
+      expect(p.bodies).toEqual([1]);
     });
 
     it('sends members to resume (1013) when history cannot be read to fill a gap', async () => {
