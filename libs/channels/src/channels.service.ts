@@ -339,7 +339,8 @@ export class ChannelsService {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await walkReplay(this.history, ch.name, await this.history.replay(ch.name, from), each);
+        const first = await this.history.replay(ch.name, from);
+        if (!(await walkReplay(this.history, ch.name, first, each)).complete) return;
         this.logger.warn({
           channel: ch.name,
           after,
@@ -469,7 +470,7 @@ export class ChannelsService {
       if (conn.sendFrame(frame)) this.metrics.delivered(frame, 1, true);
       return true;
     });
-    const recovered = end.recovered;
+    const { recovered } = end;
     member.from = reset ? 0 : Math.min(since, held.after > held.from ? held.from : since);
     this.release(conn, member, Math.max(last, end.complete ? end.last.seq : 0, held.after));
     (recovered ? this.metrics.recoveredReplays : this.metrics.unrecoveredReplays).inc();
