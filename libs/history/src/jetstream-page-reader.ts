@@ -46,11 +46,12 @@ export interface Page {
  * `bounds.bytes` bytes (a larger message makes a page of its own), so a replay never has more
  * than a page in flight on the connection, whatever the backlog.
  *
- * Measured on nats-server 2.9.10 on this machine (1,000 messages of 20 KB on one subject, pages of
- * 100 messages / 512 KiB): one `STREAM.MSG.GET` per message 1.1 s; a short-lived consumer per
- * page with one pull 0.26 s; one consumer across all pages 0.06 s. A consumer per page keeps each
- * page a self-contained read that concurrent resumes of the same range can share (and that a
- * client too slow to ask for the next page within the consumer's idle limit cannot break).
+ * Measured on nats-server 2.9.10 on this (shared, loaded) machine, 1,000 messages of 20 KB on one
+ * subject, pages of 100 messages / 512 KiB: one `STREAM.MSG.GET` per message 1.1-2.4 s; this
+ * (gets for the first messages, then a consumer and one raw pull per page) 0.15-0.55 s; one
+ * consumer across all pages 0.06-0.33 s. A consumer per page keeps each page a self-contained
+ * read that concurrent resumes of the same range can share, and that a client too slow to ask for
+ * the next page within a consumer's idle limit cannot break. docs/reliability.md has the table.
  *
  * The pull is sent raw (`no_wait`, `batch`, `max_bytes`): nats.js 2.29's `fetch` throws away the
  * messages of a pull that 2.9.10 ends with 409 "message size exceeds maxbytes", which is how a
