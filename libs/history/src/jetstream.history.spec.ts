@@ -4,6 +4,7 @@ import { startNatsServer, type NatsServerHandle } from '@app/testing';
 import { AppError } from '@app/core';
 import { connect, type NatsConnection } from 'nats';
 import type { HistoryOptions } from './history-options';
+import type { Replay } from './history-store';
 import {
   CONTRACT_OPTIONS,
   describeHistoryContract,
@@ -177,6 +178,27 @@ describe(JetStreamHistory.name, () => {
     expect(alone).toBeGreaterThan(0);
     // The last page is read once more for the joiners (they may have asked after it began).
     expect(storm).toBeLessThan(alone * 2);
+  });
+
+  it('a replay that joins a read begun before it asked still gets what was stored meanwhile', async () => {
+    const sut = await startHistory(await open(), { ...CONTRACT_OPTIONS, stream: streamName() });
+    const channel = freshChannel();
+    const appended: number[] = [];
+    // Enough to keep the early read in flight while the next message is stored.
+    for (let i = 0; i < 60; i++) appended.push((await sut.append(channel, bytes(`old${i}`))).seq);
+    const readAll = async (first: Promise<Replay>): Promise<number[]> => {
+      const got: number[] = [];
+      for (let page = await first; ; page = await sut.replay(channel, page.seq)) {
+        got.push(...page.messages.map((m) => m.seq));
+        if (!page.more) return got;
+      }
+    };
+    const early = readAll(sut.replay(channel, 0)); // its read starts now
+    appended.push((await sut.append(channel, bytes('meanwhile'))).seq);
+    // Asks once the message is stored: it may share the early read, but must not miss the message.
+    const late = await readAll(sut.replay(channel, 0));
+    expect(late).toEqual(appended);
+    expect((await early).slice(0, 60)).toEqual(appended.slice(0, 60));
   });
 
   it('bounds concurrent reads and still answers every replay', async () => {

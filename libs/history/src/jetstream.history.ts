@@ -184,7 +184,8 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
    * A caller holds live messages from before it asks (at tick `asked`). A read that started after
    * that is safe to share. One that started before may have seen the channel's end before the
    * caller began holding: its page is still right (history is append-only), but when it says the
-   * channel ends there, the caller must read on from its last seq, or read again if it was empty.
+   * channel ends there and the channel has grown since, the caller must read on from its last
+   * seq, or read again if it was empty.
    */
   private async sharedReplay(
     channel: string,
@@ -211,6 +212,8 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     // Each caller gets its own array; the messages themselves are immutable and shared.
     const own = { ...page, messages: [...page.messages] };
     if (shared.startedAt > asked || page.more) return own;
+    // One get tells whether anything was stored after the page's end since (usually nothing).
+    if ((await this.head(channel)).seq <= Math.max(page.seq, since)) return own;
     if (page.messages.length > 0) return { ...own, more: true };
     return this.sharedReplay(channel, since, epoch, asked);
   }
