@@ -86,6 +86,11 @@ describe(CompiledValidationPipe.name, () => {
     expect(dto.body).toBe(plain.body);
   });
 
+  it('passes on a DTO another pipe of this configuration validated (global + gateway pipes)', async () => {
+    const first = await pipe.transform({ room: 'lobby', body: 'x' }, meta);
+    expect(await createValidationPipe().transform(first, meta)).toBe(first);
+  });
+
   it('gives the pipe’s own error for an invalid body', async () => {
     const plain = { room: 'Bad Room', body: [1], key: '', extra: true };
     const error = await pipe.transform(plain, meta).catch((e: unknown) => e);

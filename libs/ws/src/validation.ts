@@ -11,19 +11,38 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** DTOs this configuration has validated: a second pipe of it (global + gateway) passes them. */
+const validated = new WeakSet<object>();
+
 /**
  * `ValidationPipe` that first tries the DTO's compiled check (`compiled-dto.ts`): a valid body is
  * built at once; anything else goes through the pipe, which gives the same errors as before.
+ * Gateways get the app's global pipe and `@WsGateway()`'s (Nest's external contexts apply both):
+ * the second one finds the DTO already validated and passes it on.
  */
 export class CompiledValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const { metatype } = metadata;
-    if (isBody(metadata) && typeof metatype === 'function' && metatype.prototype !== undefined) {
-      const dto = compiledDto(metatype as new () => object)?.(value);
-      if (dto !== undefined) return Promise.resolve(dto);
+    if (!isBody(metadata) || typeof metatype !== 'function' || metatype.prototype === undefined) {
+      return super.transform(value, metadata) as Promise<unknown>;
     }
-    return super.transform(value, metadata) as Promise<unknown>;
+    if (isObject(value) && validated.has(value) && value instanceof metatype) {
+      return Promise.resolve(value);
+    }
+    const dto = compiledDto(metatype as new () => object)?.(value);
+    if (dto !== undefined) {
+      validated.add(dto);
+      return Promise.resolve(dto);
+    }
+    return (super.transform(value, metadata) as Promise<unknown>).then((result) => {
+      if (isObject(result)) validated.add(result);
+      return result;
+    });
   }
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }
 
 /** A REST body (`'body'`), or a WebSocket or NATS payload (external contexts pass the number). */
