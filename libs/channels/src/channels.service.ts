@@ -4,10 +4,10 @@ import { HistoryStore, LAST_SEQ_HEADER, SEQ_HEADER, liveSubject } from '@app/his
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode } from '@app/core';
-import { WireFrame, WsMetrics, type Connection } from '@app/ws';
+import { WsMetrics, type Connection, type WireFrame } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
-import { encodeStored, toFrame } from './frame-codec';
+import { encodeStored, toFrame, toWireFrame } from './frame-codec';
 
 /** History reads a gap fill tries before it gives up and sends the members to resume. */
 const FILL_ATTEMPTS = 3;
@@ -279,7 +279,7 @@ export class ChannelsService {
     const previous = Number(message.headers?.[LAST_SEQ_HEADER]);
     const live: PendingFrame = {
       seq,
-      frame: new WireFrame(toFrame(message.data, seq)),
+      frame: toWireFrame(message.data, seq),
       origin: message.headers?.[ORIGIN_HEADER],
       ...(Number.isSafeInteger(previous) && previous < seq && { previous }),
     };
@@ -321,7 +321,7 @@ export class ChannelsService {
         for (const stored of replay.messages) {
           this.deliver(ch, {
             seq: stored.seq,
-            frame: new WireFrame(toFrame(stored.data, stored.seq)),
+            frame: toWireFrame(stored.data, stored.seq),
             origin: stored.headers?.[ORIGIN_HEADER],
           });
         }
