@@ -278,6 +278,23 @@ interface WindowHooks {
   onWindowEnd: () => Promise<void>;
 }
 
+/** A connected session as a side; closing it stops its servers too. */
+function side(
+  target: { kind: 'ours' | 'raw'; servers: Server[] },
+  session: { close(): Promise<void> },
+  run: Side['run'],
+): Side {
+  return {
+    kind: target.kind,
+    servers: target.servers,
+    run,
+    close: async () => {
+      await session.close();
+      await Promise.all(target.servers.map((s) => s.stop()));
+    },
+  };
+}
+
 /** Fresh servers for one group: ours = 2 replicas on the shared NATS, raw = 1 process. */
 async function openSides(
   group: Exclude<GroupName, 'idle'>,
@@ -299,15 +316,9 @@ async function openSides(
     );
     const open = async (target: FanoutTarget): Promise<Side> => {
       const session = await FanoutSession.open(target, FANOUT.subscribersPerProcess, log);
-      return {
-        kind: target.kind,
-        servers: target.servers,
-        run: (phase, padTo, hooks) => session.run(phase, { ...FANOUT, padTo, ...hooks }, log),
-        close: async () => {
-          await session.close();
-          await Promise.all(target.servers.map((s) => s.stop()));
-        },
-      };
+      return side(target, session, (phase, padTo, hooks) =>
+        session.run(phase, { ...FANOUT, padTo, ...hooks }, log),
+      );
     };
     return [
       await open({ ...oursTarget, publisherUrl: a.wsUrl, subscriberUrls: [a.wsUrl, b.wsUrl] }),
@@ -329,21 +340,10 @@ async function openSides(
   );
   const open = async (target: ChatTarget): Promise<Side> => {
     const session = await ChatSession.open(target, load, log);
-    const chat: ChatSettings = {
-      warmupMs: FANOUT.warmupMs,
-      measureMs: FANOUT.measureMs,
-      maxRateWindow: CHAT_MAX_RATE_WINDOW,
-      padTo: 0,
-    };
-    return {
-      kind: target.kind,
-      servers: target.servers,
-      run: (phase, padTo, hooks) => session.run(phase, { ...chat, padTo, ...hooks }, log),
-      close: async () => {
-        await session.close();
-        await Promise.all(target.servers.map((s) => s.stop()));
-      },
-    };
+    const chat: ChatSettings = { ...FANOUT, maxRateWindow: CHAT_MAX_RATE_WINDOW };
+    return side(target, session, (phase, padTo, hooks) =>
+      session.run(phase, { ...chat, padTo, ...hooks }, log),
+    );
   };
   return [
     await open({ ...oursTarget, urls: [a.wsUrl, b.wsUrl] }),

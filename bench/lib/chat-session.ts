@@ -7,6 +7,7 @@ import {
   takeSample,
   type FanoutPhase,
   type FanoutPhaseResult,
+  type FanoutSettings,
   type Meter,
   type Sample,
 } from './fanout';
@@ -31,17 +32,8 @@ export interface ChatLoad {
   roomSize: number;
 }
 
-export interface ChatSettings {
-  warmupMs: number;
-  measureMs: number;
-  /** Messages in flight per chatters process at max rate. */
-  maxRateWindow: number;
-  /** Raw frames are padded to this many bytes (the size of ours), 0 for no padding. */
-  padTo: number;
-  /** Called at t0 and t1 of the window (used to start and stop CPU profiles). */
-  onWindowStart?: () => Promise<void>;
-  onWindowEnd?: () => Promise<void>;
-}
+/** As for the big room, but `maxRateWindow` is the messages in flight per chatters process. */
+export type ChatSettings = Omit<FanoutSettings, 'subscribersPerProcess'>;
 
 /**
  * Many small rooms or direct messages: users in load-generator processes chat among themselves,
