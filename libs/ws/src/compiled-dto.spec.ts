@@ -1,4 +1,4 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsDefined,
   IsInt,
@@ -32,6 +32,10 @@ class NestedDto {
 
 class EachDto {
   @IsString({ each: true }) tags!: string[];
+}
+
+class TransformedDto {
+  @Transform(({ value }: { value: unknown }) => String(value).trim()) @IsString() name!: string;
 }
 
 const body = (): Record<string, unknown> =>
@@ -69,9 +73,10 @@ describe('compiledDto', () => {
     expect(sut({ room: 'count', body: 'x', count: 2 })).toBeInstanceOf(SendDto);
   });
 
-  it('does not compile nested or `each` rules', () => {
+  it('does not compile nested or `each` rules, nor DTOs class-transformer changes', () => {
     expect(compiledDto(NestedDto)).toBeNull();
     expect(compiledDto(EachDto)).toBeNull();
+    expect(compiledDto(TransformedDto)).toBeNull();
   });
 });
 

@@ -6,10 +6,12 @@
  * pipe's own copies) was ≈ 9 % of the publishing replica's CPU; the compiled check is < 0.5 %.
  *
  * It only ever says "valid" or "ask the pipe": anything it does not know (groups, `each`, nested or
- * async rules, unknown keys, a failing rule) goes to `ValidationPipe`, which then gives its usual
+ * async rules, class-transformer decorators, unknown keys, a failing rule) goes to `ValidationPipe`, which then gives its usual
  * errors. The accepted value is copied one level deep: nested values (a chat `body`) are kept as
  * they came, never copied or transformed. `compiled-dto.spec.ts` checks both ways.
  */
+import { TransformationType } from 'class-transformer';
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { ValidationTypes, getMetadataStorage, type ValidationArguments } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 
@@ -53,6 +55,7 @@ function compile(metatype: new () => object): CompiledDto | null {
     properties.push(property);
   }
   const allowed = new Set(byName.keys());
+  if (hasTransformRules(metatype, [...allowed])) return null;
   return (plain) => {
     if (!isPlainRecord(plain, metatype)) return undefined;
     for (const key of Object.keys(plain)) if (!allowed.has(key)) return undefined;
@@ -113,6 +116,22 @@ function compileProperty(
     }
   }
   return property;
+}
+
+/** `@Type`, `@Transform`, `@Expose` or `@Exclude`: class-transformer would change the values. */
+function hasTransformRules(metatype: new () => object, properties: string[]): boolean {
+  const storage = defaultMetadataStorage;
+  return (
+    storage.getStrategy(metatype) !== 'none' ||
+    storage.getExposedMetadatas(metatype).length > 0 ||
+    storage.getExcludedMetadatas(metatype).length > 0 ||
+    properties.some(
+      (name) =>
+        storage.findTypeMetadata(metatype, name) !== undefined ||
+        storage.findTransformMetadatas(metatype, name, TransformationType.PLAIN_TO_CLASS).length >
+          0,
+    )
+  );
 }
 
 /** A JSON object (or an already built instance of the same DTO), never an array or a class. */
