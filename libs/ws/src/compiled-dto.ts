@@ -3,7 +3,8 @@
  * class-validator rules read once into plain checks, so that a valid request is accepted without
  * class-transformer and class-validator re-reading the metadata per frame. Measured in the bench's
  * CPU profile of 100 rooms × 10 at max rate: the pipe (class-transformer, class-validator, the
- * pipe's own copies) was ≈ 9 % of the publishing replica's CPU; the compiled check is < 0.5 %.
+ * pipe's own copies) was ≈ 8 % of the publishing replica's samples; after, the compiled check and
+ * the rules it calls are ≈ 2 % (BENCHMARKS.md, session 3).
  *
  * It only ever says "valid" or "ask the pipe": anything it does not know (groups, `each`, nested or
  * async rules, class-transformer decorators, unknown keys, a failing rule) goes to `ValidationPipe`, which then gives its usual
