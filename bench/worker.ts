@@ -2,6 +2,7 @@
  * A load-generator process (forked by the orchestrator): it owns sockets and answers commands sent
  * over IPC, so that the clients never share a process with a server they measure.
  */
+import { Chatters } from './lib/chatters';
 import { IdleClients } from './lib/idle-clients';
 import type { CommandName, Commands, Request, Response } from './lib/protocol';
 import { Publisher } from './lib/publisher';
@@ -15,6 +16,7 @@ const subscribers = new Subscribers();
 const publisher = new Publisher();
 const idle = new IdleClients();
 const storm = new StormClients();
+const chatters = new Chatters();
 
 type Handlers = { [K in CommandName]: (args: Commands[K]['args']) => unknown };
 
@@ -27,8 +29,11 @@ const handlers: Handlers = {
   connectIdle: (args) => idle.connect(args),
   stormConnect: (args) => storm.connect(args),
   stormWait: (args) => storm.wait(args),
+  chatSetup: (args) => chatters.open(args),
+  chat: (args) => chatters.run(args),
   closeAll: () => {
     subscribers.closeAll();
+    chatters.closeAll();
     idle.closeAll();
     storm.closeAll();
     return null;
