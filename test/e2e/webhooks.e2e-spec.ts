@@ -182,3 +182,29 @@ describe('webhooks', () => {
     }
   });
 });
+
+describe('webhooks in embedded mode (no NATS)', () => {
+  it('queues in memory and sends with the same sender', async () => {
+    const receiver = new Receiver();
+    const replica = await startReplica({
+      WEBHOOK_URL: await receiver.listen(),
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_BATCH_MS: '50',
+      PRESENCE_GRACE_MS: '100',
+    });
+    try {
+      const client = await WsTestClient.open(replica.wsUrl, { token: tokenFor('erin') });
+      await client.call('chat.join', { room: 'solo' });
+      client.socket.close();
+      await receiver.waitDelivered('room.vacated', { room: 'solo' });
+      await receiver.waitDelivered('user.offline', { userId: 'erin' });
+      expect(receiver.delivered().map((e) => e.name)).toEqual(
+        expect.arrayContaining(['user.online', 'room.occupied']),
+      );
+      expect(receiver.posts.every((p) => p.signed)).toBe(true);
+    } finally {
+      await replica.close();
+      await receiver.close();
+    }
+  });
+});
