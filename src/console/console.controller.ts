@@ -8,12 +8,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { TokenService } from '../auth';
+import { OpenInDevelopment, Scope, Scopes, ScopesGuard, TokenService } from '../auth';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
 import { ApiErrors } from '../http/openapi/api-errors.decorator';
 import { ErrorBodyDto } from '../http/openapi/error-body.dto';
-import { ConsoleGuard } from './console.guard';
+import { PresenceCluster } from '../presence/presence-cluster';
 import { ClusterViewDto, DevTokenReplyDto } from './dto/console-replies.dto';
 import { DevTokenDto } from './dto/dev-token.dto';
 
@@ -47,7 +46,9 @@ export class ConsoleController {
 
   /** The replicas alive in the cluster and their figures, from their heartbeats. */
   @Get('cluster')
-  @UseGuards(ConsoleGuard)
+  @UseGuards(ScopesGuard)
+  @Scopes(Scope.ClusterRead)
+  @OpenInDevelopment()
   @ApiOperation({
     summary: 'Replicas, their connections, channels and message rates (cluster:read in production)',
     description:
