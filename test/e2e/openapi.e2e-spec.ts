@@ -151,13 +151,16 @@ describe('the OpenAPI document', () => {
     const { problems } = JSON.parse(report.slice(report.indexOf('{'))) as {
       problems: Array<{ ruleId: string; severity: string; location: Array<{ pointer: string }> }>;
     };
-    const found = problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}`);
-    // Only warnings allowed: the probes and the scrape endpoint take no input, so no 4xx.
-    expect(found.sort()).toEqual([
-      'warn operation-4xx-response #/paths/~1health~1live/get/responses',
-      'warn operation-4xx-response #/paths/~1health~1ready/get/responses',
-      'warn operation-4xx-response #/paths/~1metrics/get/responses',
-    ]);
+    const errors = problems.filter((p) => p.severity === 'error');
+    expect(errors.map((p) => `${p.ruleId} ${p.location[0]?.pointer}`)).toEqual([]);
+    // Warnings allowed: probes and the scrape endpoint take no input, so they have no 4xx; schemas
+    // kept in the document for the NATS patterns, which no route uses.
+    const warned = problems.filter((p) => p.severity !== 'error');
+    const allowed = (p: (typeof problems)[number]): boolean =>
+      (p.ruleId === 'operation-4xx-response' &&
+        /^#\/paths\/~1(health|metrics)/.test(p.location[0]?.pointer ?? '')) ||
+      p.ruleId === 'no-unused-components';
+    expect(warned.filter((p) => !allowed(p)).map((p) => p.ruleId)).toEqual([]);
   });
 
   it('states security on every operation; those with a token refuse a request without one', async () => {
