@@ -9,7 +9,7 @@ export function sign(secret: string, body: string, unixSeconds: number): string 
 }
 
 /**
- * What a receiver does (docs/webhooks.md shows the same): recompute the MAC over the raw body and
+ * What a receiver does (docs/protocol.md, "Webhooks", shows the same): recompute the MAC over the raw body and
  * refuse a signature older than `toleranceS` (a replayed request).
  */
 export function verify(

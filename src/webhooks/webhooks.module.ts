@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { PresenceModule } from '../presence/presence.module';
 import { WebhooksService } from './webhooks.service';
 
-/** Webhooks for room and user transitions (docs/webhooks.md); inert without `WEBHOOK_URL`. */
+/** Webhooks for room and user transitions (docs/protocol.md, Webhooks); inert without `WEBHOOK_URL`. */
 @Module({
   imports: [PresenceModule],
   providers: [WebhooksService],
