@@ -102,7 +102,8 @@ describe('webhooks', () => {
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_BATCH_MS: '50',
       PRESENCE_GRACE_MS: '300',
-      PRESENCE_HEARTBEAT_MS: '200',
+      // A replica under a loaded machine must not be taken for dead (three missed beats).
+      PRESENCE_HEARTBEAT_MS: '500',
     };
     [a, b] = await Promise.all([startReplica(env), startReplica(env)]);
   });
