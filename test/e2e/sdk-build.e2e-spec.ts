@@ -131,16 +131,20 @@ describe('the SDK package (npm run build:sdk, npm pack, npm install)', () => {
     expect(printed).toEqual({ connect: 'function', seq: expect.any(Number) });
   });
 
-  it.each(['commonjs', 'module'])(
-    'typechecks a TypeScript consumer (package type %s, node16 resolution)',
-    async (type) => {
+  it.each([
+    ['commonjs', 'node16'],
+    ['module', 'nodenext'],
+    ['module', 'bundler'],
+  ])(
+    'typechecks a TypeScript consumer (package type %s, %s resolution)',
+    async (type, resolution) => {
       writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', type }));
       const tsconfig = {
         compilerOptions: {
           strict: true,
           noEmit: true,
-          module: 'node16',
-          moduleResolution: 'node16',
+          module: resolution === 'bundler' ? 'es2022' : resolution,
+          moduleResolution: resolution,
           target: 'es2022',
           lib: ['es2022', 'dom'],
           types: [],
