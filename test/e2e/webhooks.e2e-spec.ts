@@ -158,6 +158,18 @@ describe('webhooks', () => {
       [200, attempts[0]![1]],
     ]);
     receiver.answer = () => 200;
+    // Whichever replica sent them counted them.
+    const total = async (metric: string): Promise<number> => {
+      const texts = await Promise.all(
+        [a, b].map((r) => fetch(`${r.url}/metrics`).then((m) => m.text())),
+      );
+      return texts
+        .flatMap((text) => text.split('\n').filter((line) => line.startsWith(`${metric} `)))
+        .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
+    };
+    expect(await total('realtime_webhook_posts_failed_total')).toBeGreaterThanOrEqual(1);
+    expect(await total('realtime_webhook_events_sent_total')).toBeGreaterThanOrEqual(5);
+    expect(await total('realtime_webhook_events_dropped_total')).toBe(0);
   });
 
   it('delivers an event queued by a replica that is then killed with -9', async () => {
