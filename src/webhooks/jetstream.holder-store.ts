@@ -13,7 +13,11 @@ const decoder = new TextDecoder();
 export class JetStreamHolderStore extends HolderStore {
   private kv?: Promise<KV>;
 
-  constructor(private readonly connect: () => Promise<NatsConnection>) {
+  /** `replicas`: copies of the bucket on the NATS nodes (`HISTORY_REPLICAS`). */
+  constructor(
+    private readonly connect: () => Promise<NatsConnection>,
+    private readonly replicas = 1,
+  ) {
     super();
   }
 
@@ -51,7 +55,9 @@ export class JetStreamHolderStore extends HolderStore {
 
   private bucket(): Promise<KV> {
     this.kv ??= this.connect()
-      .then((nc) => nc.jetstream().views.kv(HOLDERS_BUCKET, { history: 1 }))
+      .then((nc) =>
+        nc.jetstream().views.kv(HOLDERS_BUCKET, { history: 1, replicas: this.replicas }),
+      )
       .catch((error: unknown) => {
         this.kv = undefined;
         throw error;

@@ -29,7 +29,11 @@ export class JetStreamWebhookQueue extends WebhookQueue {
   private messages?: ConsumerMessages;
   private ready?: Promise<NatsConnection>;
 
-  constructor(private readonly connect: () => Promise<NatsConnection>) {
+  /** `replicas`: copies of the stream on the NATS nodes (`HISTORY_REPLICAS`). */
+  constructor(
+    private readonly connect: () => Promise<NatsConnection>,
+    private readonly replicas = 1,
+  ) {
     super();
   }
 
@@ -89,6 +93,7 @@ export class JetStreamWebhookQueue extends WebhookQueue {
         retention: RetentionPolicy.Workqueue,
         storage: StorageType.File,
         max_age: MAX_AGE_MS * 1e6,
+        num_replicas: this.replicas,
       });
       await jsm.consumers.add(WEBHOOK_STREAM, {
         durable_name: CONSUMER,

@@ -45,10 +45,14 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
       return relay.connection;
     };
     const nats = relay instanceof NatsRelay;
+    // As many copies as the history keeps: losing a NATS node loses neither.
+    const { replicas } = this.config.history;
     const queue = (this.queue = nats
-      ? new JetStreamWebhookQueue(connect)
+      ? new JetStreamWebhookQueue(connect, replicas)
       : new InMemoryWebhookQueue());
-    const store: HolderStore = nats ? new JetStreamHolderStore(connect) : new InMemoryHolderStore();
+    const store: HolderStore = nats
+      ? new JetStreamHolderStore(connect, replicas)
+      : new InMemoryHolderStore();
     const sender = (this.sender = new WebhookSender(options, this.registry));
     const tracker = (this.tracker = new TransitionTracker({
       instance: this.cluster.instance,
