@@ -103,17 +103,16 @@ export class PresenceService implements OnModuleInit {
       return state.view.users().sort();
     }
     const counts = await this.cluster.gather({ room });
-    return Object.keys(counts).sort();
+    return [...counts.keys()].sort();
   }
 
   /** Connections of each user across the cluster. */
   async users(userIds: string[]): Promise<UserPresence[]> {
     const counts = await this.cluster.gather({ users: userIds });
-    return userIds.map((userId) => ({
-      userId,
-      online: (counts[userId] ?? 0) > 0,
-      connections: counts[userId] ?? 0,
-    }));
+    return userIds.map((userId) => {
+      const connections = counts.get(userId) ?? 0;
+      return { userId, online: connections > 0, connections };
+    });
   }
 
   private track(conn: Connection): void {
@@ -213,20 +212,18 @@ export class PresenceService implements OnModuleInit {
     this.logger.debug({ room, userId, transition, msg: 'presence change' });
   }
 
-  private localCounts(query: QueryMessage): Record<string, number> {
+  private localCounts(query: QueryMessage): Map<string, number> {
     if (typeof query.room === 'string') {
       // Everyone this replica sees in the room, users in their grace period included, so that a
       // gathered answer matches a member replica's own view (only the keys are read).
       const state = this.rooms.get(query.room);
-      if (!state) return {};
-      return Object.fromEntries(
-        state.view.users().map((user) => [user, state.local.get(user) ?? 0]),
-      );
+      if (!state) return new Map();
+      return new Map(state.view.users().map((user) => [user, state.local.get(user) ?? 0]));
     }
-    const counts: Record<string, number> = {};
+    const counts = new Map<string, number>();
     for (const userId of Array.isArray(query.users) ? query.users.filter(isString) : []) {
       const count = this.connections.get(userId);
-      if (count) counts[userId] = count;
+      if (count) counts.set(userId, count);
     }
     return counts;
   }
