@@ -22,8 +22,9 @@ export function jsonBodyOptions(
     if (!exceedsJsonDepth(body, maxDepth)) return;
     metrics.tooDeepRefusals.inc();
     const remote = request.socket.remoteAddress ?? 'unknown';
-    badInput.note(remote, { remote, path: request.url?.split('?')[0], reason: 'JSON too deep' });
-    throw new AppError('bad_request', jsonDepthMessage(maxDepth));
+    const reason = jsonDepthMessage(maxDepth);
+    badInput.note(remote, { remote, path: request.url?.split('?')[0], reason });
+    throw new AppError('bad_request', reason);
   };
   // Nest's typing leaves `verify` out (it sets its own only with `rawBody: true`, unused here).
   return { limit: limitBytes, verify };

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { Relay } from '@app/relay';
 import { WsHub, encodeFrame, type Connection } from '@app/ws';
 import { AppConfig } from '../config';
+import { ConnectionQuota } from './connection-quota';
 import { PresenceCluster } from './presence-cluster';
 import { decode, type QueryMessage, type RoomMessage } from './presence.messages';
 import { PresenceEvent, PresenceSubject } from './presence.subjects';
@@ -41,6 +42,7 @@ export class PresenceService implements OnModuleInit {
     private readonly cluster: PresenceCluster,
     private readonly hub: WsHub,
     private readonly config: AppConfig,
+    private readonly quota: ConnectionQuota,
   ) {}
 
   onModuleInit(): void {
@@ -118,7 +120,10 @@ export class PresenceService implements OnModuleInit {
   private track(conn: Connection): void {
     const userId = conn.userId;
     if (!userId) return;
-    this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
+    const count = (this.connections.get(userId) ?? 0) + 1;
+    // A connection refused here is closed before its welcome and never counted.
+    if (!this.quota.admit(conn, userId, count)) return;
+    this.connections.set(userId, count);
     conn.onClose(() => {
       const left = (this.connections.get(userId) ?? 1) - 1;
       if (left > 0) this.connections.set(userId, left);
