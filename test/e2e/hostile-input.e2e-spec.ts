@@ -8,6 +8,8 @@ const LEVELS = 30_000;
 const deep = `${'['.repeat(LEVELS)}${']'.repeat(LEVELS)}`;
 /** Frames the attacker sends: within the rate limit's burst (200), so each one is handled. */
 const ATTACK_FRAMES = 150;
+/** REST requests and NATS requests (plus as many NATS events) sent meanwhile, one at a time. */
+const ATTACK_REQUESTS = 30;
 const publisher = tokenFor('orders-service', { scope: 'notifications:publish' });
 
 /**
@@ -41,83 +43,85 @@ describe('hostile input: deep JSON on every path', () => {
     return client;
   };
 
-  it('refuses deep WS frames with bad_request while a bystander’s requests all succeed', async () => {
-    const bystander = await open(tokenFor('bystander'));
-    await bystander.call('chat.join', { room: 'calm' });
+  const REFUSED = { code: 'bad_request', message: 'JSON nested deeper than JSON_MAX_DEPTH (32)' };
+
+  /** Anonymous frames, within the rate limit: every one answered (the socket stays open). */
+  async function attackOverWs(): Promise<unknown[]> {
     const attacker = await open();
     const frame = `{"event":"notifications.subscribe","data":{"streams":["public.x"],"x":${deep}}}`;
     expect(Buffer.byteLength(frame)).toBeLessThan(64 * 1024);
+    const answers = [];
+    for (let i = 0; i < ATTACK_FRAMES; i++) {
+      attacker.sendRaw(frame);
+      answers.push((await attacker.next((f) => f.event === 'error', `refusal ${i}`)).data);
+    }
+    // Bad input never closes the socket: it is still usable.
+    await attacker.call('notifications.subscribe', { streams: ['public.x'] });
+    return answers;
+  }
+
+  /** `POST /notifications` (with a service token) and `POST /auth/dev-token` (anonymous). */
+  async function attackOverRest(): Promise<Array<[number, unknown]>> {
+    const answers: Array<[number, unknown]> = [];
+    for (let i = 0; i < ATTACK_REQUESTS; i++) {
+      const notifications = i % 2 === 0;
+      const res = await fetch(
+        `${replica.url}${notifications ? '/notifications' : '/auth/dev-token'}`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(notifications && { authorization: `Bearer ${publisher}` }),
+          },
+          body: notifications
+            ? `{"stream":"public.x","payload":${deep}}`
+            : `{"userId":"u","x":${deep}}`,
+        },
+      );
+      answers.push([res.status, await res.json()]);
+    }
+    return answers;
+  }
+
+  /** `notifications.publish` requests (answered) and `notifications.push` events (not). */
+  async function attackOverNats(): Promise<unknown[]> {
+    const payload = new TextEncoder().encode(`{"stream":"public.x","payload":${deep}}`);
+    const answers = [];
+    for (let i = 0; i < ATTACK_REQUESTS; i++) {
+      raw.publish('notifications.push', payload);
+      const reply = await raw.request('notifications.publish', payload, { timeout: 5000 });
+      answers.push((JSON.parse(new TextDecoder().decode(reply.data)) as { err?: unknown }).err);
+    }
+    return answers;
+  }
+
+  it('refuses deep JSON on WS, REST and NATS with bad_request while a bystander’s requests all succeed', async () => {
+    const bystander = await open(tokenFor('bystander'));
+    await bystander.call('chat.join', { room: 'calm' });
 
     let attacking = true;
-    const refusals = (async () => {
-      const answers = [];
-      for (let i = 0; i < ATTACK_FRAMES; i++) {
-        attacker.sendRaw(frame);
-        answers.push(await attacker.next((f) => f.event === 'error', `refusal ${i}`));
-      }
-      attacking = false;
-      return answers;
-    })();
+    const attack = Promise.all([attackOverWs(), attackOverRest(), attackOverNats()]).finally(
+      () => (attacking = false),
+    );
     // The bystander keeps asking for as long as the attack runs (bounded by the attack's length).
     const answered: string[] = [];
-    for (let i = 0; attacking && i < 1_000; i++) {
+    for (let i = 0; attacking && i < 2_000; i++) {
       const reply = await bystander.request(i % 2 ? 'ping' : 'chat.send', {
         room: 'calm',
         ...(i % 2 ? {} : { body: `m${i}` }),
       });
       answered.push(reply.event);
     }
-    const answers = await refusals;
+    const [ws, rest, nats] = await attack;
 
-    expect(answers).toHaveLength(ATTACK_FRAMES);
-    for (const answer of answers) {
-      expect(answer.data).toEqual({
-        code: 'bad_request',
-        message: 'JSON nested deeper than JSON_MAX_DEPTH (32)',
-      });
-    }
+    expect(ws).toEqual(Array.from({ length: ATTACK_FRAMES }, () => REFUSED));
+    expect(rest).toEqual(Array.from({ length: ATTACK_REQUESTS }, () => [400, REFUSED]));
+    expect(nats).toEqual(Array.from({ length: ATTACK_REQUESTS }, () => REFUSED));
     expect(answered.length).toBeGreaterThan(0);
     expect(answered.every((event) => event === 'reply')).toBe(true);
-    // The attacker's socket stays usable: bad input never closes it.
-    expect(await attacker.call('notifications.subscribe', { streams: ['public.x'] })).toMatchObject(
-      { streams: ['public.x'] },
-    );
   });
 
-  it('refuses deep REST bodies with 400 bad_request, before validation', async () => {
-    const body = `{"stream":"public.x","payload":${deep}}`;
-    for (const [path, token] of [
-      ['/notifications', publisher],
-      ['/auth/dev-token', undefined],
-    ] as const) {
-      for (let i = 0; i < 3; i++) {
-        const res = await fetch(`${replica.url}${path}`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(token && { authorization: `Bearer ${token}` }),
-          },
-          body: path === '/notifications' ? body : `{"userId":"u","x":${deep}}`,
-        });
-        expect(res.status).toBe(400);
-        expect(await res.json()).toEqual({
-          code: 'bad_request',
-          message: 'JSON nested deeper than JSON_MAX_DEPTH (32)',
-        });
-      }
-    }
-  });
-
-  it('refuses deep NATS requests with bad_request and survives deep events', async () => {
-    const payload = new TextEncoder().encode(`{"stream":"public.x","payload":${deep}}`);
-    for (let i = 0; i < 3; i++) {
-      const reply = await raw.request('notifications.publish', payload, { timeout: 5000 });
-      expect(JSON.parse(new TextDecoder().decode(reply.data))).toMatchObject({
-        err: { code: 'bad_request', message: 'JSON nested deeper than JSON_MAX_DEPTH (32)' },
-      });
-      raw.publish('notifications.push', payload);
-    }
-    // The replica still takes a good push after the bad ones: delivered to a subscriber.
+  it('still takes good pushes after the bad ones', async () => {
     const subscriber = await open();
     await subscriber.call('notifications.subscribe', { streams: ['public.after'] });
     const good = await raw.request(
