@@ -1,5 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, type FieldError } from '@app/core';
+import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
+import { compiledDto } from './compiled-dto';
 import { isPlainObject } from './frames';
 import { opaqueFieldsOf } from './opaque';
 
@@ -11,30 +13,66 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** DTOs this configuration has validated: a second pipe of it (global + gateway) passes them. */
+const validated = new WeakSet<object>();
+
 /**
- * Nest's pipe, except that it leaves `@Opaque()` fields as they came: its prototype-key stripping
- * (in place, at every level) would delete a body's `__proto__` or `constructor` key. The envelope is
- * still stripped, and the opaque values are only read (never merged into anything), so no
+ * `ValidationPipe` that first tries the DTO's compiled check (`compiled-dto.ts`): a valid body is
+ * built at once; anything else goes through the pipe, which gives the same errors as before.
+ * Gateways get the app's global pipe and `@WsGateway()`'s (Nest's external contexts apply both):
+ * the second one finds the DTO already validated and passes it on.
+ *
+ * On the pipe's path, `@Opaque()` fields are left as they came: Nest's prototype-key stripping
+ * (in place, at every level) would delete a body's `__proto__` or `constructor` key. The envelope
+ * is still stripped, and opaque values are only read (never merged into anything), so no
  * prototype is at risk.
  */
-class EnvelopeValidationPipe extends ValidationPipe {
-  /** Opaque values of the requests being validated, by identity. */
+export class CompiledValidationPipe extends ValidationPipe {
+  /** Opaque values of the requests on the pipe's path, by identity. */
   private readonly opaque = new WeakSet<object>();
 
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const { metatype } = metadata;
+    if (!isBody(metadata) || typeof metatype !== 'function' || metatype.prototype === undefined) {
+      return this.throughPipe(value, metadata);
+    }
+    if (isObject(value) && validated.has(value) && value instanceof metatype) {
+      return Promise.resolve(value);
+    }
+    const dto = compiledDto(metatype as new () => object)?.(value);
+    if (dto !== undefined) {
+      validated.add(dto);
+      return Promise.resolve(dto);
+    }
+    return this.throughPipe(value, metadata).then((result) => {
+      if (isObject(result)) validated.add(result);
+      return result;
+    });
+  }
+
+  private throughPipe(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (isPlainObject(value)) {
       for (const field of opaqueFieldsOf(metadata.metatype)) {
         const kept = value[field];
-        if (typeof kept === 'object' && kept !== null) this.opaque.add(kept);
+        if (isObject(kept)) this.opaque.add(kept);
       }
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }
 
   protected override stripProtoKeys(value: unknown): void {
-    if (typeof value === 'object' && value !== null && this.opaque.has(value)) return;
+    if (isObject(value) && this.opaque.has(value)) return;
     super.stripProtoKeys(value);
   }
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A REST body (`'body'`), or a WebSocket or NATS payload (external contexts pass the number). */
+function isBody({ type }: ArgumentMetadata): boolean {
+  return type === 'body' || (type as unknown) === WsParamtype.PAYLOAD;
 }
 
 /**
@@ -42,7 +80,7 @@ class EnvelopeValidationPipe extends ValidationPipe {
  * unknown fields are refused, and failures become `bad_request` naming every field at fault.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new EnvelopeValidationPipe({
+  return new CompiledValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -26,6 +26,16 @@ describe('opaque bodies and payloads', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('keeps them on the full pipe’s path too (not only on the compiled check’s)', async () => {
+    const envelope = `{"room":"r","body":${TRICKY}}`;
+    const result = (await sut.transform(JSON.parse(envelope), {
+      type: 'query', // not a body: no compiled check, the pipe itself
+      metatype: ChatSendDto,
+    })) as Record<string, unknown>;
+    expect(result).toBeInstanceOf(ChatSendDto);
+    expect(JSON.stringify(result.body)).toBe(TRICKY);
+  });
+
   it('still validates the envelope', async () => {
     await expect(run(ChatSendDto, `{"room":"r","body":${TRICKY},"extra":1}`)).rejects.toThrow(
       /extra/,
