@@ -13,8 +13,9 @@ const BATCH_MS = 50;
  * `MAX_CONNECTIONS_PER_USER`, counted across the cluster without delaying any welcome: the local
  * count is checked at once, the cluster count right after, in batches, from the presence
  * look-up every replica already answers. A connection that takes its user past the limit is closed
- * with 1008 `connection limit`, the latest arrivals first. Two replicas admitting one user's last
- * place at the same instant may both close theirs: the limit errs on the strict side.
+ * with 1008 `connection limit`, this replica's latest unchecked arrivals first. Arrivals of one
+ * user checked on two replicas at the same instant may close an earlier one (its replica's check
+ * ran first) or one more than needed: the limit errs on the strict side.
  */
 @Injectable()
 export class ConnectionQuota implements OnApplicationShutdown {

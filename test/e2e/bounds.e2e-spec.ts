@@ -179,18 +179,28 @@ describe('bounds: opaque bodies, odd user ids and per-connection limits', () => 
     });
 
     it('MAX_CONNECTIONS_PER_USER: across the cluster, closed with 1008', async () => {
-      const kept = [await open(a, 'many'), await open(a, 'many')];
+      const onA = [await open(a, 'many'), await open(a, 'many')];
       // A third on the same replica: refused before its welcome.
       await expect(open(a, 'many')).rejects.toThrow('closed before welcome: 1008 connection limit');
-      // A third on the other replica: closed once the cluster count is in.
-      const late = await WsTestClient.connect(b.wsUrl, { token: tokenFor('many') });
-      clients.push(late);
-      expect(await late.closed).toEqual({ code: 1008, reason: 'connection limit' });
-      for (const client of kept) expect(await client.call('ping')).toHaveProperty('ts');
+      // A third on the other replica: once the cluster count is in, the user is back to the limit.
+      // Arrivals checked at the same time on both replicas may close an earlier one instead, or
+      // both: never more than the limit stays open.
+      const onB = await WsTestClient.connect(b.wsUrl, { token: tokenFor('many') });
+      clients.push(onB);
+      const all = [...onA, onB];
+      const open3 = () => all.filter((c) => c.socket.readyState === c.socket.OPEN);
+      const first = await Promise.race(all.map((c) => c.closed));
+      expect(first).toEqual({ code: 1008, reason: 'connection limit' });
       await waitFor(
-        'the refused connection to leave the count',
-        async () => (await userPresence(b, 'many')).connections === 2,
+        'the refused connections to leave the count',
+        async () => (await userPresence(b, 'many')).connections === open3().length,
       );
+      expect(open3().length).toBeGreaterThanOrEqual(1);
+      expect(open3().length).toBeLessThanOrEqual(2);
+      for (const client of open3()) expect(await client.call('ping')).toHaveProperty('ts');
+      for (const client of all.filter((c) => !open3().includes(c))) {
+        expect(await client.closed).toEqual({ code: 1008, reason: 'connection limit' });
+      }
     });
 
     it('counts every refusal by limit in the metrics', async () => {
@@ -198,10 +208,8 @@ describe('bounds: opaque bodies, odd user ids and per-connection limits', () => 
       const [metricsA, metricsB] = await Promise.all([scrape(a), scrape(b)]);
       expect(metricsA).toMatch(/realtime_limit_refusals_total\{limit="WS_MAX_ROOMS"\} 1\b/);
       expect(metricsB).toMatch(/realtime_limit_refusals_total\{limit="WS_MAX_STREAMS"\} 1\b/);
+      // At least the connection refused before its welcome on a.
       expect(metricsA).toMatch(
-        /realtime_limit_refusals_total\{limit="MAX_CONNECTIONS_PER_USER"\} [1-9]/,
-      );
-      expect(metricsB).toMatch(
         /realtime_limit_refusals_total\{limit="MAX_CONNECTIONS_PER_USER"\} [1-9]/,
       );
     });
