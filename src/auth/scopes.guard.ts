@@ -9,7 +9,7 @@ import { Reflector } from '@nestjs/core';
 import { AppError, type Principal } from '@app/core';
 import type { Request } from 'express';
 import { extractToken } from './token-extractor';
-import { TokenService } from './token.service';
+import { TokenGate } from './token-gate';
 import type { Scope } from './scopes';
 
 const SCOPES = Symbol('scopes');
@@ -30,15 +30,13 @@ export const CurrentUser = createParamDecorator(
 @Injectable()
 export class ScopesGuard implements CanActivate {
   constructor(
-    private readonly tokens: TokenService,
+    private readonly gate: TokenGate,
     private readonly reflector: Reflector,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = extractToken(request);
-    if (!token) throw new AppError('unauthorized', 'a bearer token is required');
-    const user = this.tokens.verify(token);
+    const user = this.gate.admit(extractToken(request), 'http', 'a bearer token is required');
     const needed =
       this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, [
         context.getHandler(),

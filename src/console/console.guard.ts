@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { AppError } from '@app/core';
 import type { Request } from 'express';
-import { Scope, TokenService, extractToken } from '../auth';
+import { Scope, TokenGate, extractToken } from '../auth';
 import { AppConfig } from '../config';
 
 /** The cluster view is open in development; in production it needs a `cluster:read` token. */
@@ -9,14 +9,14 @@ import { AppConfig } from '../config';
 export class ConsoleGuard implements CanActivate {
   constructor(
     private readonly config: AppConfig,
-    private readonly tokens: TokenService,
+    private readonly gate: TokenGate,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
     if (this.config.env !== 'production') return true;
     const token = extractToken(context.switchToHttp().getRequest<Request>());
-    if (!token) throw new AppError('unauthorized', 'a bearer token with cluster:read is required');
-    if (!this.tokens.verify(token).scopes.includes(Scope.ClusterRead)) {
+    const user = this.gate.admit(token, 'http', 'a bearer token with cluster:read is required');
+    if (!user.scopes.includes(Scope.ClusterRead)) {
       throw new AppError('forbidden', 'the token lacks the scope cluster:read');
     }
     return true;

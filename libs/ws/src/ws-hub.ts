@@ -168,12 +168,12 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     try {
       user = this.options.authenticate(request);
     } catch (error) {
-      refused = error instanceof Error ? error.message : 'unauthorized';
+      // The authenticator logs and counts its refusals; an AppError's message is the close reason.
+      refused = error instanceof AppError ? error.message : 'unauthorized';
     }
     this.server.handleUpgrade(request, socket, head, (ws) => {
       if (refused !== undefined) {
-        this.logger.debug({ reason: refused, msg: 'connection refused' });
-        ws.close(CloseCode.Unauthorized, 'unauthorized');
+        ws.close(CloseCode.Unauthorized, refused);
       } else if (this.draining) {
         ws.close(CloseCode.ServiceRestart, 'draining');
       } else {
