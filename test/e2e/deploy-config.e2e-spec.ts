@@ -109,13 +109,44 @@ describe('deployment files', () => {
     const final = stages.at(-1)!;
     const finalOf = (keyword: string) => final.lines.filter((l) => l.keyword === keyword);
 
-    it('builds on Node 20 in several stages', () => {
+    it('builds on Node 22 LTS in several stages, which the engines range admits', () => {
       const nodeImage = instructions.find(
         (l) => l.keyword === 'ARG' && /^NODE_IMAGE=/.test(l.args),
       );
-      expect(nodeImage?.args).toMatch(/^NODE_IMAGE=node:20[.-]/);
+      expect(nodeImage?.args).toMatch(/^NODE_IMAGE=node:22[.-]/);
+      // Node 20 stays supported for development machines and CI.
+      const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines;
+      expect(engines.node).toBe('>=20');
       expect(stages.length).toBeGreaterThanOrEqual(2);
       for (const stage of stages) expect(stage.lines[0]?.args).toMatch(/^\$\{NODE_IMAGE\}\s/);
+    });
+
+    it('pins the base image by digest, or says why not and how to', () => {
+      const image = /^NODE_IMAGE=(\S+)/.exec(
+        instructions.find((l) => l.keyword === 'ARG' && /^NODE_IMAGE=/.test(l.args))?.args ?? '',
+      )?.[1];
+      if (!/@sha256:[0-9a-f]{64}$/.test(image ?? '')) {
+        expect(read('Dockerfile')).toMatch(/Not pinned by digest: .+\n[\s\S]*@sha256:<digest>/);
+      }
+    });
+
+    it('carries the OCI labels that say what the image is and where it came from', () => {
+      const labels = finalOf('LABEL')
+        .map((l) => l.args)
+        .join(' ');
+      for (const key of [
+        'title',
+        'description',
+        'licenses',
+        'source',
+        'version',
+        'revision',
+        'created',
+      ]) {
+        expect(labels).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${key}="[^"]*"`));
+      }
+      const args = finalOf('ARG').map((l) => l.args.split('=')[0]);
+      for (const used of labels.matchAll(/\$\{(\w+)\}/g)) expect(args).toContain(used[1]);
     });
 
     it('ships production dependencies only, and the build', () => {
