@@ -10,7 +10,7 @@ const NATS_SERVER_LIST = new RegExp(String.raw`^\s*${NATS_SERVER}\s*(,\s*${NATS_
 
 /**
  * The environment the service reads, validated once at start-up. Every variable is documented in
- * README.md (Configuration). Numbers arrive as strings and are converted before validation.
+ * docs/configuration.md. Numbers arrive as strings and are converted before validation.
  * Rules run bottom-up and only a variable's first failure is reported, so the type rule sits
  * nearest the property name.
  */
