@@ -28,7 +28,11 @@ const NOT_IN_SCHEMA: Record<string, string> = {
   NATS_USER: 'broker credentials, CONTRACT.md "Broker security"',
   NATS_PASSWORD: 'broker credentials, CONTRACT.md "Broker security"',
   NODE_OPTIONS: "Node's own: diagnostics to the writable /tmp",
+  NATS_TLS_CA_FILE: 'broker TLS, CONTRACT.md "Broker security"',
 };
+
+/** Variables naming a file mounted into the pod: the service reads them at start-up. */
+const FILES_IN_POD = ['NATS_TLS_CA_FILE'];
 
 interface EnvVar {
   name: string;
@@ -132,8 +136,16 @@ describe('deploy/kubernetes', () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
-    for (const mount of at(container, 'volumeMounts') as { name: string }[]) {
-      expect(item(at(pod, 'volumes'), 'name', mount.name).emptyDir).toBeDefined();
+    // Writable mounts are emptyDirs; anything else (the NATS CA) is mounted read-only.
+    for (const mount of at(container, 'volumeMounts') as { name: string; readOnly?: boolean }[]) {
+      const volume = item(at(pod, 'volumes'), 'name', mount.name);
+      expect({
+        mount: mount.name,
+        writable: volume.emptyDir !== undefined || !mount.readOnly,
+      }).toEqual({
+        mount: mount.name,
+        writable: volume.emptyDir !== undefined,
+      });
     }
     expect(find('Namespace').metadata.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'restricted',
@@ -156,12 +168,12 @@ describe('deploy/kubernetes', () => {
     for (const e of fromSecret) expect(e.valueFrom?.secretKeyRef?.name).toBe(SECRET_NAME);
     const unknown = [...env.keys()].filter((name) => !schema.has(name) && !(name in NOT_IN_SCHEMA));
     expect(unknown).toEqual([]);
-    // What the pod gets, with the Secret's and the downward API's values filled in.
+    // What the pod gets, with the Secret's and the downward API's values filled in; files that
+    // exist only in the pod (the NATS CA, see the TLS test) are left out.
     const resolved = Object.fromEntries(
-      [...env.values()].map((e) => [
-        e.name,
-        e.value ?? `${e.name.toLowerCase()}-${'x'.repeat(40)}`,
-      ]),
+      [...env.values()]
+        .filter((e) => !FILES_IN_POD.includes(e.name))
+        .map((e) => [e.name, e.value ?? `${e.name.toLowerCase()}-${'x'.repeat(40)}`]),
     );
     const config = loadConfig(resolved);
     expect(config).toMatchObject({ env: 'production', history: { replicas: 3 } });
@@ -317,6 +329,21 @@ describe('deploy/kubernetes', () => {
       expect(at(serverEnv, `${variable}.valueFrom.secretKeyRef`)).toEqual(
         env.get('NATS_PASSWORD')?.valueFrom?.secretKeyRef,
       );
+    });
+
+    it('requires TLS from clients, and the replicas verify it with the servers’ CA', () => {
+      expect(at(values, 'config.nats.tls')).toEqual({ enabled: true, secretName: 'nats-tls' });
+      expect(env.get('NATS_URL')?.value).toMatch(/^tls:\/\/nats:4222$/);
+      const caFile = String(env.get('NATS_TLS_CA_FILE')?.value);
+      const mount = (at(container, 'volumeMounts') as { name: string; mountPath: string }[]).find(
+        (m) => caFile.startsWith(`${m.mountPath}/`),
+      );
+      const volume = item(at(pod, 'volumes'), 'name', mount?.name);
+      // The CA only: the servers' private key is not projected into the replicas.
+      expect(at(volume, 'secret')).toEqual({
+        secretName: 'nats-tls',
+        items: [{ key: 'ca.crt', path: caFile.slice(mount!.mountPath.length + 1) }],
+      });
     });
 
     it('merges into a server config that nats-server accepts', () => {
