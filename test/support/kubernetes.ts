@@ -15,6 +15,8 @@ interface Kustomization {
   namespace?: string;
   resources?: string[];
   components?: string[];
+  /** What `kustomize edit set image` writes. */
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
 }
 
 interface JsonPatchOp {
@@ -36,13 +38,13 @@ const readYaml = (path: string): unknown[] =>
 
 /**
  * What `kubectl apply -k <dir>` would send, for the subset of kustomize our manifests use: the
- * `resources` files (several documents each), `namespace` on namespaced objects, and `components`
- * (here and in `extraComponents`) holding JSON 6902 patches with `add`. Anything else in the
- * kustomization throws, so the test never silently renders less than kubectl would.
+ * `resources` files (several documents each), `namespace` on namespaced objects, `components`
+ * (here and in `extraComponents`) holding JSON 6902 patches with `add`, and `images`. Anything
+ * else in the kustomization throws, so the test never silently renders less than kubectl would.
  */
 export function renderKustomization(dir: string, extraComponents: string[] = []): KubeObject[] {
   const kustomization = readYaml(join(dir, 'kustomization.yaml'))[0] as Kustomization;
-  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components']);
+  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images']);
   const unknown = Object.keys(kustomization).filter((key) => !known.has(key));
   if (unknown.length > 0)
     throw new Error(`the test renderer does not handle ${unknown.join(', ')}`);
@@ -62,7 +64,24 @@ export function renderKustomization(dir: string, extraComponents: string[] = [])
       for (const op of (loadAll(patch)[0] as JsonPatchOp[]) ?? []) applyAdd(object, op);
     }
   }
+  for (const image of kustomization.images ?? []) setImage(objects, image);
   return objects;
+}
+
+/** kustomize's `images` transformer, for the containers of Deployments. */
+function setImage(
+  objects: KubeObject[],
+  image: NonNullable<Kustomization['images']>[number],
+): void {
+  for (const object of objects.filter((o) => o.kind === 'Deployment')) {
+    const spec = object.spec as { template: { spec: { containers: { image: string }[] } } };
+    for (const container of spec.template.spec.containers) {
+      const [name = '', tag] = container.image.split(':');
+      if (name !== image.name) continue;
+      const suffix = image.digest ? `@${image.digest}` : `:${image.newTag ?? tag}`;
+      container.image = `${image.newName ?? name}${suffix}`;
+    }
+  }
 }
 
 function applyAdd(object: KubeObject, { op, path, value }: JsonPatchOp): void {
