@@ -49,7 +49,7 @@ export class ScopesGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const user = this.gate.admit(extractToken(request), 'http', 'a bearer token is required');
+    const user = this.gate.admit(extractToken(request), 'http');
     const needed = this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, targets) ?? [];
     const missing = needed.filter((scope) => !user.scopes.includes(scope));
     if (missing.length > 0) {

@@ -42,7 +42,7 @@ describe(TokenGate.name, () => {
 
   const refusal = (make: () => string | undefined): RefusalReason | 'admitted' => {
     try {
-      sut.admit(make(), 'http', 'no token');
+      sut.admit(make(), 'http');
       return 'admitted';
     } catch (error) {
       if (error instanceof TokenRefused) return error.reason;
@@ -74,7 +74,7 @@ describe(TokenGate.name, () => {
       );
     };
     expect(await value({ transport: 'ws', reason: 'expired' })).toBe(0);
-    expect(() => sut.admit(token({}, { expiresIn: -1 }), 'ws', 'no token')).toThrow(TokenRefused);
+    expect(() => sut.admit(token({}, { expiresIn: -1 }), 'ws')).toThrow(TokenRefused);
     expect(await value({ transport: 'ws', reason: 'expired' })).toBe(1);
     expect(await value({ transport: 'http', reason: 'expired' })).toBe(0);
   });

@@ -35,9 +35,9 @@ export class TokenGate {
   }
 
   /** The principal of `token`; throws `TokenRefused` (logged and counted) when there is none. */
-  admit(token: string | undefined, transport: AuthTransport, missing: string): Principal {
+  admit(token: string | undefined, transport: AuthTransport): Principal {
     try {
-      if (token === undefined) throw new TokenRefused('missing', missing);
+      if (token === undefined) throw new TokenRefused('missing', 'a bearer token is required');
       return this.tokens.verify(token);
     } catch (error) {
       if (error instanceof TokenRefused) this.record(error.reason, transport);

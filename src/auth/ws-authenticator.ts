@@ -17,10 +17,13 @@ export class WsAuthenticator {
     const token = extractToken(request);
     if (token === undefined) return null;
     try {
-      return this.gate.admit(token, 'ws', 'no token');
+      return this.gate.admit(token, 'ws');
     } catch (error) {
-      const expired = error instanceof TokenRefused && error.reason === 'expired';
-      throw new AppError('unauthorized', expired ? 'token expired' : 'unauthorized');
+      if (!(error instanceof TokenRefused)) throw error;
+      throw new AppError(
+        'unauthorized',
+        error.reason === 'expired' ? 'token expired' : 'unauthorized',
+      );
     }
   }
 }

@@ -168,8 +168,11 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     try {
       user = this.options.authenticate(request);
     } catch (error) {
-      // The authenticator logs and counts its refusals; an AppError's message is the close reason.
-      refused = error instanceof AppError ? error.message : 'unauthorized';
+      // The authenticator logs and counts refused tokens, and its AppError's message is the close
+      // reason; anything else is a bug, logged here.
+      refused = 'unauthorized';
+      if (error instanceof AppError) refused = error.message;
+      else this.logger.error({ err: error, msg: 'authentication failed' });
     }
     this.server.handleUpgrade(request, socket, head, (ws) => {
       if (refused !== undefined) {
