@@ -54,6 +54,12 @@ export class AppConfig {
     maxAgeMs: number;
     replicas: number;
   };
+  /** Set when `WEBHOOK_URL` is: where and how transitions are reported. */
+  readonly webhooks?: {
+    urls: string[];
+    secret: string;
+    batchMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -123,6 +129,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxAgeMs: schema.HISTORY_MAX_AGE_MS,
       replicas: schema.HISTORY_REPLICAS,
     },
+    ...(schema.WEBHOOK_URL &&
+      schema.WEBHOOK_SECRET && {
+        webhooks: {
+          urls: schema.WEBHOOK_URL.split(',').map((url) => url.trim()),
+          secret: schema.WEBHOOK_SECRET,
+          batchMs: schema.WEBHOOK_BATCH_MS,
+        },
+      }),
   });
 }
 

@@ -64,6 +64,8 @@ const PRODUCTION_DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'info',
   JWT_ISSUER: '',
   JWT_AUDIENCE: '',
+  WEBHOOK_URL: '',
+  WEBHOOK_SECRET: '',
 };
 
 const JWT_SECRET = 'x'.repeat(40);
