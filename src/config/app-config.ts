@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import type { NatsSecurity } from '@app/relay';
 import { EnvSchema } from './env.schema';
+import { natsConnectionConfig } from './nats-security.config';
 
 /** Used when no key is configured outside production; a warning is logged at start-up. */
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-not-for-production-use-0000';
@@ -13,7 +15,10 @@ export type JwtKey =
 export class AppConfig {
   readonly env!: 'development' | 'test' | 'production';
   readonly port!: number;
+  /** Without credentials: safe to log. */
   readonly natsServers!: string[];
+  /** Credentials and TLS of every NATS connection (secrets: never log this). */
+  readonly natsSecurity!: NatsSecurity;
   readonly replicaId!: string;
   readonly logLevel!: string;
   readonly jwt!: {
@@ -65,6 +70,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (schema.JWT_SECRET && schema.JWT_PUBLIC_KEY) {
     problems.push('JWT_SECRET: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
   }
+  const nats = natsConnectionConfig(schema, problems);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -79,7 +85,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   return Object.freeze<AppConfig>({
     env: environment,
     port: schema.PORT,
-    natsServers: schema.NATS_URL ? schema.NATS_URL.split(',').map((s) => s.trim()) : [],
+    natsServers: nats.servers,
+    natsSecurity: nats.security,
     replicaId: schema.REPLICA_ID ?? `${hostname()}-${process.pid}`,
     logLevel: schema.LOG_LEVEL ?? (environment === 'test' ? 'warn' : 'info'),
     jwt: {

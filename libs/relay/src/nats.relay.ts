@@ -9,10 +9,13 @@ import {
   NatsError,
   type Msg,
   type MsgHdrs,
+  type ConnectionOptions,
   type NatsConnection,
   type Status,
   type Subscription,
 } from 'nats';
+import { natsConnectionOptions } from './nats-connection';
+import { natsRefusal } from './nats-refusal';
 import { Relay, type RelayHandler, type RelayMessage, type RelayState } from './relay';
 import type { RelayOptions } from './relay.options';
 import { assertValidSubject } from './subjects';
@@ -147,18 +150,57 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return () => this.stateListeners.delete(listener);
   }
 
-  private async connect(): Promise<void> {
-    const { servers, name } = this.options;
-    const nc = await connect({
-      servers,
-      name,
+  /**
+   * Opens another connection with this relay's servers, credentials and TLS, for work that must not
+   * queue behind relay traffic (history reads). The caller owns it: drain or close it at shutdown.
+   */
+  openConnection(name: string): Promise<NatsConnection> {
+    return this.connectUntilUp(name);
+  }
+
+  /** The options every connection of this replica uses: one place for credentials and TLS. */
+  private connectionOptions(name: string): ConnectionOptions {
+    return {
+      ...natsConnectionOptions(this.options.servers, name, this.options.security),
       maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
       // Async stack traces cost two Error objects per request (each JetStream publish): measured.
       noAsyncTraces: true,
-      reconnectTimeWait: this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
+      reconnectTimeWait: this.reconnectTimeWait,
       pingInterval: this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS,
-    });
+    };
+  }
+
+  /**
+   * Waits for the first connection however long the broker takes to come up, but not for what
+   * waiting cannot fix: nats.js's `waitOnFirstConnect` would retry refused credentials or a server
+   * without TLS forever, so the first connection is retried here and a refusal ends start-up.
+   */
+  private async connectUntilUp(name: string): Promise<NatsConnection> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connect(this.connectionOptions(name));
+      } catch (err) {
+        const refusal = natsRefusal(err, this.options.security ?? {});
+        if (refusal !== undefined) throw refusal;
+        if (attempt === 1) {
+          this.logger.warn({
+            msg: 'nats not reachable yet, retrying',
+            name,
+            reason: messageOf(err),
+          });
+        }
+        await delay(this.reconnectTimeWait);
+      }
+    }
+  }
+
+  private get reconnectTimeWait(): number {
+    return this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS;
+  }
+
+  private async connect(): Promise<void> {
+    const { name } = this.options;
+    const nc = await this.connectUntilUp(name);
     this.nc = nc;
     this.watchStatus(nc).catch((err: unknown) =>
       this.logger.error({ msg: 'nats status watcher failed', err }),
@@ -241,6 +283,14 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       }
     }
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function statusFields(status: Status): Record<string, unknown> {
