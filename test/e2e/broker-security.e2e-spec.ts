@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  makeTestCertificates,
   startNatsServer,
   startReplicas,
   waitFor,
@@ -11,6 +11,7 @@ import {
   type NatsServerHandle,
   type Replicas,
   type TestApp,
+  type TestCertificates,
 } from '@app/testing';
 import { connect, Events, type NatsConnection, type NatsError, type Status } from 'nats';
 import { BUILD_ENTRY, ChildReplica } from '../support/child-replica';
@@ -30,17 +31,17 @@ const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.str
 const decode = (data: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(data));
 
 /** A test nats-server config derived from the shipped one: its users, our certificates. */
-function writeServerConfig(dir: string): string {
-  copyFileSync(join(ROOT, 'deploy', 'nats', 'auth.conf'), join(dir, 'auth.conf'));
-  const file = join(dir, 'nats.conf');
+function writeServerConfig(certs: TestCertificates): string {
+  copyFileSync(join(ROOT, 'deploy', 'nats', 'auth.conf'), join(certs.dir, 'auth.conf'));
+  const file = join(certs.dir, 'nats.conf');
   writeFileSync(
     file,
     [
       'include ./auth.conf',
       'tls {',
-      `  cert_file: "${join(dir, 'server.pem')}"`,
-      `  key_file: "${join(dir, 'server-key.pem')}"`,
-      `  ca_file: "${join(dir, 'ca.pem')}"`,
+      `  cert_file: "${certs.certFile}"`,
+      `  key_file: "${certs.keyFile}"`,
+      `  ca_file: "${certs.caFile}"`,
       '}',
     ].join('\n'),
   );
@@ -74,7 +75,7 @@ function startExpectingFailure(env: Record<string, string>): Promise<StartupFail
 }
 
 describe('broker security (TLS, users, permissions)', () => {
-  let dir: string;
+  let certs: TestCertificates;
   let nats: NatsServerHandle;
   let tlsUrl: string;
   let replicas: Replicas<TestApp, 2>;
@@ -82,10 +83,9 @@ describe('broker security (TLS, users, permissions)', () => {
   const publisherErrors: Status[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'broker-security-'));
-    execFileSync(join(ROOT, 'deploy', 'nats', 'make-certs.sh'), [dir], { stdio: 'ignore' });
+    certs = await makeTestCertificates();
     nats = await startNatsServer({
-      configFile: writeServerConfig(dir),
+      configFile: writeServerConfig(certs),
       env: { NATS_REPLICA_PASSWORD: REPLICA_PASSWORD, NATS_PUBLISHER_PASSWORD: PUBLISHER_PASSWORD },
     });
     tlsUrl = `tls://127.0.0.1:${nats.port}`;
@@ -95,14 +95,14 @@ describe('broker security (TLS, users, permissions)', () => {
         NATS_URL: tlsUrl,
         NATS_USER: 'replica',
         NATS_PASSWORD: REPLICA_PASSWORD,
-        NATS_TLS_CA_FILE: join(dir, 'ca.pem'),
+        NATS_TLS_CA_FILE: certs.caFile,
       }),
     );
     publisher = await connect({
       servers: `127.0.0.1:${nats.port}`,
       user: 'publisher',
       pass: PUBLISHER_PASSWORD,
-      tls: { ca: readFileSync(join(dir, 'ca.pem'), 'utf8') },
+      tls: { ca: certs.ca },
     });
     void (async () => {
       for await (const status of publisher.status()) {
@@ -115,7 +115,7 @@ describe('broker security (TLS, users, permissions)', () => {
     await publisher?.close();
     await replicas?.closeAll();
     await nats?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await certs?.remove();
   });
 
   it('relays chat between two replicas through the secured broker', async () => {
@@ -202,7 +202,7 @@ describe('broker security (TLS, users, permissions)', () => {
         NATS_URL: tlsUrl,
         NATS_USER: 'replica',
         NATS_PASSWORD: wrong,
-        NATS_TLS_CA_FILE: join(dir, 'ca.pem'),
+        NATS_TLS_CA_FILE: certs.caFile,
       });
       expect(run.code).toBe(1);
       const lines = run.stderr.trim().split('\n');
@@ -228,7 +228,7 @@ describe('broker security (TLS, users, permissions)', () => {
     it('names an unreadable file, before connecting', async () => {
       const run = await startExpectingFailure({
         NATS_URL: tlsUrl,
-        NATS_TLS_CA_FILE: join(dir, 'missing.pem'),
+        NATS_TLS_CA_FILE: join(certs.dir, 'missing.pem'),
       });
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/NATS_TLS_CA_FILE: cannot read .*missing\.pem \(ENOENT\)/);
@@ -238,7 +238,7 @@ describe('broker security (TLS, users, permissions)', () => {
       const replica = await ChildReplica.start({
         id: 'url-credentials',
         natsUrl: `tls://replica:${REPLICA_PASSWORD}@127.0.0.1:${nats.port}`,
-        env: { LOG_LEVEL: 'info', NATS_TLS_CA_FILE: join(dir, 'ca.pem') },
+        env: { LOG_LEVEL: 'info', NATS_TLS_CA_FILE: certs.caFile },
       });
       try {
         const listening = replica.output

@@ -1,14 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { makeTestCertificates } from '@app/testing';
 import { getMetadataStorage } from 'class-validator';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { loadConfig } from '../../src/config';
@@ -292,26 +285,20 @@ describe('deployment files', () => {
       checkNatsConfig(join(ROOT, 'deploy', 'nats', 'nats.conf'));
     });
 
-    it('has a secure.conf that nats-server accepts with the certificates of make-certs.sh', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'nats-secure-'));
+    it('has a secure.conf that nats-server accepts with the certificates of make-certs.sh', async () => {
+      const certs = await makeTestCertificates();
       try {
-        execFileSync(join(ROOT, 'deploy', 'nats', 'make-certs.sh'), [join(dir, 'certs')], {
-          stdio: 'ignore',
-        });
         for (const file of ['nats.conf', 'auth.conf']) {
-          copyFileSync(join(ROOT, 'deploy', 'nats', file), join(dir, file));
+          copyFileSync(join(ROOT, 'deploy', 'nats', file), join(certs.dir, file));
         }
         // The certificates' path inside the container, pointed at ours.
-        const secure = read('deploy/nats/secure.conf').replaceAll(
-          '/etc/nats/certs',
-          `${dir}/certs`,
-        );
-        writeFileSync(join(dir, 'secure.conf'), secure);
+        const secure = read('deploy/nats/secure.conf').replaceAll('/etc/nats/certs', certs.dir);
+        writeFileSync(join(certs.dir, 'secure.conf'), secure);
         const passwords = {
           NATS_REPLICA_PASSWORD: DOT_ENV.NATS_REPLICA_PASSWORD,
           NATS_PUBLISHER_PASSWORD: DOT_ENV.NATS_PUBLISHER_PASSWORD,
         };
-        checkNatsConfig(join(dir, 'secure.conf'), passwords);
+        checkNatsConfig(join(certs.dir, 'secure.conf'), passwords);
         // Every node gets the passwords auth.conf refers to, and the replicas their user.
         for (const node of natsNodes) {
           const nodeEnv = at(services[node], 'environment') as Record<string, string>;
@@ -322,10 +309,10 @@ describe('deployment files', () => {
         expect(at(realtime, 'volumes')).toContain(
           `./deploy/nats/certs/ca.pem:${env.NATS_TLS_CA_FILE}:ro`,
         );
-        const config = loadConfig({ ...env, NATS_TLS_CA_FILE: join(dir, 'certs', 'ca.pem') });
-        expect(config.natsSecurity.tls?.ca).toContain('BEGIN CERTIFICATE');
+        const config = loadConfig({ ...env, NATS_TLS_CA_FILE: certs.caFile });
+        expect(config.natsSecurity.tls?.ca).toBe(certs.ca);
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        await certs.remove();
       }
     });
 

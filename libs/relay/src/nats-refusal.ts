@@ -59,6 +59,8 @@ function codeOf(error: unknown): string {
 
 /** The first line only: start-up prints one line, and nats.js messages never hold a URL. */
 function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  // Duck-typed: Node's TLS errors come from another realm under jest, where `instanceof` fails.
+  const own = (error as { message?: unknown } | undefined)?.message;
+  const message = typeof own === 'string' ? own : String(error);
   return message.split('\n', 1)[0] ?? '';
 }

@@ -45,6 +45,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
   private currentState: RelayState = 'reconnecting';
+  private shuttingDown = false;
 
   constructor(private readonly options: RelayOptions & { servers: string[] }) {
     super();
@@ -74,6 +75,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
 
   /** Drains: pending subscriptions and publishes are flushed, then the connection closes. */
   async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     const nc = this.nc;
     if (nc === undefined || nc.isClosed()) return;
     if (this.currentState === 'connected' && !nc.isDraining()) {
@@ -182,6 +184,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       } catch (err) {
         const refusal = natsRefusal(err, this.options.security ?? {});
         if (refusal !== undefined) throw refusal;
+        if (this.shuttingDown) throw new Error(`NatsRelay shut down before ${name} connected`);
         if (attempt === 1) {
           this.logger.warn({
             msg: 'nats not reachable yet, retrying',
