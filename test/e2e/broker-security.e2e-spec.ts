@@ -65,7 +65,8 @@ function startExpectingFailure(env: Record<string, string>): Promise<StartupFail
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  // A bound, not a speed check: a replica that never exits is killed and fails on its exit code.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -196,42 +197,55 @@ describe('broker security (TLS, users, permissions)', () => {
   });
 
   describe('start-up (the build, as a child process)', () => {
-    it('stops on wrong credentials with one line naming the variables, no stack, no password', async () => {
-      const wrong = `wrong-${randomBytes(8).toString('hex')}`;
-      const run = await startExpectingFailure({
+    const wrongPassword = `wrong-${randomBytes(8).toString('hex')}`;
+    let plain: NatsServerHandle;
+    let wrongCredentials: StartupFailure;
+    let tlsToPlain: StartupFailure;
+    let unreadableFile: StartupFailure;
+
+    // One after the other: a Node start-up each, and the machine is shared.
+    beforeAll(async () => {
+      plain = await startNatsServer({ jetstream: false });
+      wrongCredentials = await startExpectingFailure({
         NATS_URL: tlsUrl,
         NATS_USER: 'replica',
-        NATS_PASSWORD: wrong,
+        NATS_PASSWORD: wrongPassword,
         NATS_TLS_CA_FILE: certs.caFile,
       });
-      expect(run.code).toBe(1);
-      const lines = run.stderr.trim().split('\n');
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/NATS_USER, NATS_PASSWORD/);
-      expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
-      expect(`${run.stdout}${run.stderr}`).not.toContain(wrong);
-    });
-
-    it('refuses tls:// against a server that does not offer TLS', async () => {
-      const plain = await startNatsServer({ jetstream: false });
-      try {
-        const run = await startExpectingFailure({ NATS_URL: `tls://127.0.0.1:${plain.port}` });
-        expect(run.code).toBe(1);
-        expect(run.stderr.trim().split('\n')).toEqual([
-          expect.stringMatching(/does not offer TLS.*tls:\/\/ in NATS_URL/) as string,
-        ]);
-      } finally {
-        await plain.stop();
-      }
-    });
-
-    it('names an unreadable file, before connecting', async () => {
-      const run = await startExpectingFailure({
+      tlsToPlain = await startExpectingFailure({ NATS_URL: `tls://127.0.0.1:${plain.port}` });
+      unreadableFile = await startExpectingFailure({
         NATS_URL: tlsUrl,
         NATS_TLS_CA_FILE: join(certs.dir, 'missing.pem'),
       });
+    }, 120_000);
+
+    afterAll(() => plain?.stop());
+
+    it('stops on wrong credentials with one line naming the variables, no stack, no password', () => {
+      const run = wrongCredentials;
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/NATS_TLS_CA_FILE: cannot read .*missing\.pem \(ENOENT\)/);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^NATS refused the credentials from NATS_USER, NATS_PASSWORD \(/,
+        ) as string,
+      ]);
+      expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(wrongPassword);
+    });
+
+    it('refuses tls:// against a server that does not offer TLS', () => {
+      expect(tlsToPlain.code).toBe(1);
+      expect(tlsToPlain.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/does not offer TLS, which tls:\/\/ in NATS_URL requires/) as string,
+      ]);
+      expect(tlsToPlain.stdout).not.toMatch(/\n\s+at /);
+    });
+
+    it('names an unreadable file, before connecting', () => {
+      expect(unreadableFile.code).toBe(1);
+      expect(unreadableFile.stderr).toMatch(
+        /NATS_TLS_CA_FILE: cannot read .*missing\.pem \(ENOENT\)/,
+      );
     });
 
     it('honours credentials in NATS_URL and never logs the password', async () => {
