@@ -130,22 +130,6 @@ describe(natsConnectionOptions.name, () => {
     });
   });
 
-  it('opens further connections with the same credentials', async () => {
-    const security: NatsSecurity = {
-      auth: { kind: 'password', user: 'app', pass: 'p@ss word', source: 'NATS_USER' },
-    };
-    const relay = new NatsRelay({ servers: [users.url], name: 'main', security });
-    await relay.onModuleInit();
-    const extra = await relay.openConnection('main-history');
-    try {
-      expect(extra.getServer()).toBe(relay.connection.getServer());
-      await extra.flush();
-    } finally {
-      await extra.close();
-      await relay.onApplicationShutdown();
-    }
-  });
-
   it('ends start-up on refused credentials, naming where they came from', async () => {
     const wrongPassword = await refusal(users.url, {
       auth: { kind: 'password', user: 'app', pass: 'nope', source: 'NATS_USER, NATS_PASSWORD' },

@@ -153,14 +153,9 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   }
 
   /**
-   * Opens another connection with this relay's servers, credentials and TLS, for work that must not
-   * queue behind relay traffic (history reads). The caller owns it: drain or close it at shutdown.
+   * What every connection of this replica connects with: servers, credentials and TLS from the one
+   * builder (`natsConnectionOptions`), so a further connection for other work reuses them as is.
    */
-  openConnection(name: string): Promise<NatsConnection> {
-    return this.connectUntilUp(name);
-  }
-
-  /** The options every connection of this replica uses: one place for credentials and TLS. */
   private connectionOptions(name: string): ConnectionOptions {
     return {
       ...natsConnectionOptions(this.options.servers, name, this.options.security),
