@@ -130,8 +130,12 @@ describe('broker security (TLS, users, permissions)', () => {
       'chat.message',
     );
     expect(data).toMatchObject({ seq: sent.seq, body: 'hi', from: 'alice' });
-    await alice.close();
-    await bob.close();
+    // A late joiner resumes from history: the JetStream reads run under the replica's permissions.
+    const late = await WsTestClient.open(b.wsUrl, { token: tokenFor('dave') });
+    await late.call('chat.join', { room: 'secure', since: 0 });
+    const replayed = await late.nextEvent<{ seq: number; body: string }>('chat.message');
+    expect(replayed.data).toMatchObject({ seq: sent.seq, body: 'hi' });
+    await Promise.all([alice.close(), bob.close(), late.close()]);
   });
 
   it('lets a publishing service push and publish notifications', async () => {
