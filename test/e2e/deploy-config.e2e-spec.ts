@@ -261,7 +261,11 @@ describe('deployment files', () => {
         for (const file of ['nats.conf', 'auth.conf', 'secure.conf']) {
           expect(mounts).toContain(`./deploy/nats/${file}:/etc/nats/${file}:ro`);
         }
-        expect(mounts).toContain('./deploy/nats/certs:/etc/nats/certs:ro');
+        for (const file of ['server.pem', 'server-key.pem', 'ca.pem']) {
+          expect(mounts).toContain(`./deploy/nats/certs/${file}:/etc/nats/certs/${file}:ro`);
+        }
+        // The CA's key signs certificates: it never reaches a server.
+        expect(mounts.filter((m) => m.includes('ca-key'))).toEqual([]);
         const data = mounts.find((m) => m.endsWith(':/data'));
         expect(data).toBeDefined();
         volumes.add(data!.split(':')[0]!);
