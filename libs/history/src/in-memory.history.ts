@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Relay } from '@app/relay';
-import { assertValidOptions, duplicateWindowMs, type HistoryOptions } from './history-options';
+import {
+  assertValidOptions,
+  duplicateWindowMs,
+  type HistoryOptions,
+  type PageBounds,
+  pageBounds,
+} from './history-options';
 import {
   type AppendOptions,
   type AppendResult,
@@ -45,6 +51,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
   /** msgID → seq and time of first append; Map order is insertion order, i.e. oldest first. */
   private readonly dedupe = new Map<string, { seq: number; at: number }>();
   private readonly dedupeWindowMs: number;
+  private readonly page: PageBounds;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -54,6 +61,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     super();
     assertValidOptions(options);
     this.dedupeWindowMs = duplicateWindowMs(options);
+    this.page = pageBounds(options);
   }
 
   /** Sweeps expired messages of idle channels too; reads trim lazily, so this only bounds memory. */
@@ -122,11 +130,13 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     if (invalid) return Promise.reject(invalid);
     const log = this.log(channel, Date.now(), false);
     const entries = log?.entries ?? [];
-    const messages = entries.filter((e) => e.seq > since).map(toStoredMessage);
+    const after = entries.filter((e) => e.seq > since);
+    const messages = this.firstPage(after).map(toStoredMessage);
     const removedUpTo = log ? log.removedUpTo : this.ageFloor;
     const head = entries.at(-1)?.seq ?? 0;
     return Promise.resolve({
       messages,
+      more: messages.length < after.length,
       seq: messages.at(-1)?.seq ?? Math.min(head, since),
       epoch: this.epoch,
       recovered:
@@ -134,6 +144,18 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
         since <= this.lastSeq &&
         removedUpTo <= since,
     });
+  }
+
+  /** The first entries within the page bounds; at least one, however large. */
+  private firstPage(entries: Entry[]): Entry[] {
+    let bytes = 0;
+    let count = 0;
+    for (const entry of entries) {
+      bytes += entry.data.byteLength;
+      if (count === this.page.messages || (count > 0 && bytes > this.page.bytes)) break;
+      count++;
+    }
+    return entries.slice(0, count);
   }
 
   /** The channel's log with expired messages removed; created only when `create` (appends). */

@@ -7,9 +7,9 @@ import {
   Events,
   headers as natsHeaders,
   NatsError,
+  type ConnectionOptions,
   type Msg,
   type MsgHdrs,
-  type ConnectionOptions,
   type NatsConnection,
   type Status,
   type Subscription,
@@ -44,6 +44,12 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private readonly stateListeners = new Set<(state: RelayState) => void>();
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
+  /** Connections opened for other libs (`openConnection`): closed with the relay's. */
+  private readonly others = new Set<NatsConnection>();
+  /** Those of `others` that are disconnected now: the replica cannot serve fully meanwhile. */
+  private readonly othersAway = new Set<NatsConnection>();
+  /** The relay connection's own state; `state` also counts the others. */
+  private ownState: RelayState = 'reconnecting';
   private currentState: RelayState = 'reconnecting';
   private shuttingDown = false;
 
@@ -63,6 +69,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.nc;
   }
 
+  /** `connected` only while every connection of this replica is (history reads need theirs). */
   override get state(): RelayState {
     return this.currentState;
   }
@@ -73,9 +80,36 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.connecting;
   }
 
+  /**
+   * Opens another connection to the same servers with the same options (credentials, TLS,
+   * reconnects), for traffic that must not share the relay's fate: a connection the server cuts
+   * off as a slow consumer takes every subscription on it along. `purpose` names it in the
+   * server's monitoring. It is closed when the relay shuts down.
+   */
+  async openConnection(purpose: string): Promise<NatsConnection> {
+    // As the first connection: waits for the broker, and a refusal (credentials, TLS) is final.
+    const nc = await this.connectUntilUp(`${this.options.name}-${purpose}`);
+    this.others.add(nc);
+    this.followOther(nc, purpose).catch((err: unknown) =>
+      this.logger.error({ msg: 'nats status watcher failed', purpose, err }),
+    );
+    nc.closed()
+      .then((err) => {
+        this.others.delete(nc);
+        this.othersAway.delete(nc);
+        this.refreshState();
+        if (err) this.logger.warn({ msg: 'nats connection closed on error', purpose, err });
+      })
+      .catch(() => undefined);
+    this.logger.log({ msg: 'nats connected', server: nc.getServer(), purpose });
+    return nc;
+  }
+
   /** Drains: pending subscriptions and publishes are flushed, then the connection closes. */
   async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    // The others carry requests only (history reads): nothing to flush.
+    await Promise.all([...this.others].map((other) => other.close()));
     const nc = this.nc;
     if (nc === undefined || nc.isClosed()) return;
     if (this.currentState === 'connected' && !nc.isDraining()) {
@@ -270,7 +304,28 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     }
   }
 
+  /** Follows another connection's state into `state`, logging as the relay's own does. */
+  private async followOther(nc: NatsConnection, purpose: string): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) {
+        this.logger.warn({ msg: 'nats disconnected', purpose, ...statusFields(status) });
+        this.othersAway.add(nc);
+      } else if (status.type === Events.Reconnect) {
+        this.logger.log({ msg: 'nats reconnected', purpose, ...statusFields(status) });
+        this.othersAway.delete(nc);
+      } else continue;
+      this.refreshState();
+    }
+  }
+
   private setState(state: RelayState): void {
+    this.ownState = state;
+    this.refreshState();
+  }
+
+  private refreshState(): void {
+    const own = this.ownState;
+    const state = own === 'connected' && this.othersAway.size > 0 ? 'reconnecting' : own;
     if (state === this.currentState) return;
     this.currentState = state;
     for (const listener of [...this.stateListeners]) {
