@@ -130,6 +130,21 @@ describe(natsConnectionOptions.name, () => {
     });
   });
 
+  it('opens further connections (history reads) with the same credentials', async () => {
+    const security: NatsSecurity = {
+      auth: { kind: 'token', token: 't0ken', source: 'NATS_TOKEN' },
+    };
+    const relay = new NatsRelay({ servers: [tokenServer.url], name: 'main', security });
+    await relay.onModuleInit();
+    try {
+      const extra = await relay.openConnection('history');
+      await extra.flush();
+      expect(extra.getServer()).toBe(relay.connection.getServer());
+    } finally {
+      await relay.onApplicationShutdown();
+    }
+  });
+
   it('ends start-up on refused credentials, naming where they came from', async () => {
     const wrongPassword = await refusal(users.url, {
       auth: { kind: 'password', user: 'app', pass: 'nope', source: 'NATS_USER, NATS_PASSWORD' },
