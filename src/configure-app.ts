@@ -3,16 +3,17 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { natsConnectionOptions } from '@app/relay';
-import { RealtimeWsAdapter, WsHub, createValidationPipe } from '@app/ws';
+import { RealtimeWsAdapter, WsHub, WsMetrics, createValidationPipe } from '@app/ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { jsonBodyOptions } from './http/json-body-options';
 import { consoleAssetsDir } from './console/console-assets';
 import { SafeNatsDeserializer } from './rpc/safe-nats.deserializer';
 
 /**
  * Everything main.ts does to the app before `listen`, shared with the e2e tests so they cannot
- * drift: logger, our WS adapter, validation and errors, body limit, OpenAPI at /docs, and (with
+ * drift: logger, our WS adapter, validation and errors, body size and depth limits, OpenAPI at /docs, and (with
  * NATS) the microservice that takes pushes from other services.
  */
 export async function configureApp(app: INestApplication): Promise<INestApplication> {
@@ -22,7 +23,10 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: config.httpMaxBodyBytes });
+  express.useBodyParser(
+    'json',
+    jsonBodyOptions(config.httpMaxBodyBytes, config.limits.jsonMaxDepth, app.get(WsMetrics)),
+  );
   const assets = consoleAssetsDir();
   if (assets) express.useStaticAssets(assets, { index: 'index.html', maxAge: '1h' });
   else app.get(Logger).warn('console page not built: `npm run build` serves it at /', 'Console');
@@ -52,7 +56,7 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
             config.natsSecurity,
           ),
           maxReconnectAttempts: -1,
-          deserializer: new SafeNatsDeserializer(),
+          deserializer: new SafeNatsDeserializer(config.limits.jsonMaxDepth, app.get(WsMetrics)),
         },
       },
       // Not the HTTP app's global pipe and filter: NATS handlers declare their own (RPC errors).

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
 import { AppError } from '@app/core';
-import { WsHub, type Connection } from '@app/ws';
+import { WsHub, limitExceeded, type Connection } from '@app/ws';
+import { AppConfig } from '../config';
 import { PresenceService } from '../presence/presence.service';
-import { ChatEvent, inboxChannel, roomChannel } from './chat.subjects';
+import { ChatEvent, inboxChannel, isRoomChannel, roomChannel } from './chat.subjects';
 import type { ChatDirectDto } from './dto/chat-direct.dto';
 import type { ChatInboxDto } from './dto/chat-inbox.dto';
 import type { ChatJoinDto } from './dto/chat-join.dto';
@@ -20,6 +21,7 @@ export class ChatService implements OnModuleInit {
     private readonly channels: ChannelsService,
     private readonly presence: PresenceService,
     private readonly hub: WsHub,
+    private readonly config: AppConfig,
   ) {}
 
   /** The hub waits for the inbox to be live before it welcomes a connection. */
@@ -31,10 +33,22 @@ export class ChatService implements OnModuleInit {
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
   ): Promise<{ room: string } & JoinResult> {
-    const joined = await this.channels.join(conn, roomChannel(room), { since, epoch });
+    const channel = roomChannel(room);
+    if (!this.channels.isMember(conn, channel)) this.assertRoomsUnder(conn);
+    const joined = await this.channels.join(conn, channel, { since, epoch });
     // A connection that closed while joining must not be counted present.
     if (conn.isOpen) this.presence.enter(conn, room);
     return { room, ...joined };
+  }
+
+  /** Joins in progress count: the channels register a member before they read any history. */
+  private assertRoomsUnder(conn: Connection): void {
+    const max = this.config.limits.maxRooms;
+    let rooms = 0;
+    for (const channel of this.channels.channelsOf(conn)) if (isRoomChannel(channel)) rooms++;
+    if (rooms >= max) {
+      throw limitExceeded(this.hub.metrics, 'WS_MAX_ROOMS', max, 'too many rooms joined');
+    }
   }
 
   leave(conn: Connection, { room }: ChatLeaveDto): { room: string; left: boolean } {

@@ -35,6 +35,14 @@ export class AppConfig {
     pingIntervalMs: number;
   };
   readonly httpMaxBodyBytes!: number;
+  /** Input refused before parsing, and what one connection or user may hold (docs/protocol.md). */
+  readonly limits!: {
+    jsonMaxDepth: number;
+    maxRooms: number;
+    maxStreams: number;
+    maxInFlight: number;
+    maxConnectionsPerUser: number;
+  };
   readonly presence!: {
     graceMs: number;
     /**
@@ -103,6 +111,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       pingIntervalMs: schema.WS_PING_INTERVAL_MS,
     },
     httpMaxBodyBytes: schema.HTTP_MAX_BODY_BYTES,
+    limits: {
+      jsonMaxDepth: schema.JSON_MAX_DEPTH,
+      maxRooms: schema.WS_MAX_ROOMS,
+      maxStreams: schema.WS_MAX_STREAMS,
+      maxInFlight: schema.WS_MAX_INFLIGHT,
+      maxConnectionsPerUser: schema.MAX_CONNECTIONS_PER_USER,
+    },
     presence: {
       graceMs: schema.PRESENCE_GRACE_MS,
       heartbeatMs: schema.PRESENCE_HEARTBEAT_MS,

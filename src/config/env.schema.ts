@@ -99,6 +99,39 @@ export class EnvSchema {
   @IsInt()
   WS_RATE_BURST: number = 200;
 
+  /** WS frames, REST bodies and NATS payloads nested deeper get `bad_request` before parsing. */
+  @Transform(toInt)
+  @Min(2)
+  @Max(1000)
+  @IsInt()
+  JSON_MAX_DEPTH: number = 32;
+
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  WS_MAX_ROOMS: number = 128;
+
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  WS_MAX_STREAMS: number = 128;
+
+  /** Unanswered requests per connection. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(10_000)
+  @IsInt()
+  WS_MAX_INFLIGHT: number = 64;
+
+  /** Counted across the cluster. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  MAX_CONNECTIONS_PER_USER: number = 32;
+
   @Transform(toInt)
   @Min(100)
   @IsInt()

@@ -18,6 +18,8 @@ import { ConnectionGateway } from './connection.gateway';
         maxPayloadBytes: config.ws.maxPayloadBytes,
         maxBufferedBytes: config.ws.maxBufferedBytes,
         rateLimit: { perSecond: config.ws.ratePerSecond, burst: config.ws.rateBurst },
+        maxJsonDepth: config.limits.jsonMaxDepth,
+        maxInFlight: config.limits.maxInFlight,
         pingIntervalMs: config.ws.pingIntervalMs,
         drainWindowMs: config.drainWindowMs,
         authenticate: (request) => auth.authenticate(request),

@@ -9,6 +9,10 @@ export interface WsOptions {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   rateLimit: RateLimit;
+  /** Frames nested deeper get `bad_request` before they are parsed. */
+  maxJsonDepth: number;
+  /** A request while this many of the connection's are unanswered gets `limit_exceeded`. */
+  maxInFlight: number;
   pingIntervalMs: number;
   drainWindowMs: number;
   /**

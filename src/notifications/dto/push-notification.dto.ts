@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, Matches, ValidateBy } from 'class-validator';
+import { Opaque } from '@app/ws';
 import { STREAM_NAME, kindOf } from '../notifications.subjects';
 
 /** Private streams need their recipient; public ones refuse one, so no caller thinks it addressed a user. */
@@ -37,5 +38,6 @@ export class PushNotificationDto {
 
   @ApiProperty({ example: { title: 'Order shipped', orderId: 42 }, description: 'Any JSON value' })
   @IsDefined({ message: 'payload is required' })
+  @Opaque()
   payload!: unknown;
 }
