@@ -12,6 +12,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PresenceModule } from './presence/presence.module';
 import { loggerOptions } from './logging/logger.options';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -42,6 +43,7 @@ import { loggerOptions } from './logging/logger.options';
     ConsoleModule,
     HealthModule,
     MetricsModule,
+    WebhooksModule,
   ],
 })
 export class AppModule {}

@@ -1,13 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { natsConnectionOptions } from '@app/relay';
 import { RealtimeWsAdapter, WsHub, WsMetrics, createValidationPipe } from '@app/ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { jsonBodyOptions } from './http/json-body-options';
+import { setupOpenApi } from './http/openapi/openapi';
 import { consoleAssetsDir } from './console/console-assets';
 import { SafeNatsDeserializer } from './rpc/safe-nats.deserializer';
 
@@ -30,15 +30,7 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   const assets = consoleAssetsDir();
   if (assets) express.useStaticAssets(assets, { index: 'index.html', maxAge: '1h' });
   else app.get(Logger).warn('console page not built: `npm run build` serves it at /', 'Console');
-  const openApi = new DocumentBuilder()
-    .setTitle('Realtime relay')
-    .setDescription(
-      'REST API of the real-time messaging service. WebSocket protocol: docs/protocol.md',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+  setupOpenApi(app);
   if (config.natsServers.length > 0) {
     // Init hooks first: the relay's first connection waits for the broker and turns a refusal
     // (credentials, TLS) into one clear line. A hybrid app's microservice would otherwise connect

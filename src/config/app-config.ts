@@ -59,6 +59,12 @@ export class AppConfig {
     maxAgeMs: number;
     replicas: number;
   };
+  /** Set when `WEBHOOK_URL` is: where and how transitions are reported. */
+  readonly webhooks?: {
+    urls: string[];
+    secret: string;
+    batchMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -130,6 +136,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxAgeMs: schema.HISTORY_MAX_AGE_MS,
       replicas: schema.HISTORY_REPLICAS,
     },
+    ...(schema.WEBHOOK_URL &&
+      schema.WEBHOOK_SECRET && {
+        webhooks: {
+          urls: schema.WEBHOOK_URL.split(',').map((url) => url.trim()),
+          secret: schema.WEBHOOK_SECRET,
+          batchMs: schema.WEBHOOK_BATCH_MS,
+        },
+      }),
   });
 }
 

@@ -1,5 +1,15 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -7,6 +17,9 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 /** `nats://host:port` entries, comma-separated (also tls://, ws://, wss:// or bare host:port). */
 const NATS_SERVER = String.raw`((nats|tls|ws|wss)://)?([^\s,/@]+@)?(\[[0-9A-Fa-f:]+\]|[^\s,/:@[\]]+)(:\d{1,5})?`;
 const NATS_SERVER_LIST = new RegExp(String.raw`^\s*${NATS_SERVER}\s*(,\s*${NATS_SERVER}\s*)*$`);
+
+/** `http(s)://…` entries, comma-separated. */
+const WEBHOOK_URL_LIST = /^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$/;
 
 /**
  * The environment the service reads, validated once at start-up. Every variable is documented in
@@ -180,4 +193,24 @@ export class EnvSchema {
   @IsIn([1, 3, 5], { message: 'HISTORY_REPLICAS must be 1, 3 or 5' })
   @IsInt()
   HISTORY_REPLICAS: number = 1;
+
+  /** Where webhooks go: http(s) URLs, comma-separated. Unset: no webhooks. */
+  @IsOptional()
+  @Matches(WEBHOOK_URL_LIST, {
+    message: 'WEBHOOK_URL must be a comma-separated list of http:// or https:// URLs',
+  })
+  WEBHOOK_URL?: string;
+
+  @ValidateIf((env: EnvSchema) => env.WEBHOOK_URL !== undefined)
+  @MinLength(16, {
+    message: 'WEBHOOK_SECRET (at least 16 characters) is required with WEBHOOK_URL',
+  })
+  @IsString({ message: 'WEBHOOK_SECRET (at least 16 characters) is required with WEBHOOK_URL' })
+  WEBHOOK_SECRET?: string;
+
+  @Transform(toInt)
+  @Min(0)
+  @Max(10_000)
+  @IsInt()
+  WEBHOOK_BATCH_MS: number = 250;
 }

@@ -1,8 +1,10 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CHANNEL_NAME } from '@app/channels';
 import { AppError } from '@app/core';
 import { Scope, Scopes, ScopesGuard } from '../auth';
+import { ApiErrors } from '../http/openapi/api-errors.decorator';
+import { RoomPresenceDto, UserPresenceDto } from './dto/presence-replies.dto';
 import { PresenceService } from './presence.service';
 
 @ApiTags('presence')
@@ -10,8 +12,7 @@ import { PresenceService } from './presence.service';
 @Controller('presence')
 @UseGuards(ScopesGuard)
 @Scopes(Scope.PresenceRead)
-@ApiResponse({ status: 401, description: 'No token, or a bad or expired one' })
-@ApiResponse({ status: 403, description: 'The token lacks `presence:read`' })
+@ApiErrors(400, 401, 403, 503)
 export class PresenceController {
   constructor(private readonly presence: PresenceService) {}
 
@@ -20,11 +21,8 @@ export class PresenceController {
     summary: 'Whether a user is connected anywhere in the cluster, and how many times',
   })
   @ApiParam({ name: 'userId', example: 'alice' })
-  @ApiResponse({
-    status: 200,
-    schema: { example: { userId: 'alice', online: true, connections: 2 } },
-  })
-  async user(@Param('userId') userId: string) {
+  @ApiOkResponse({ type: UserPresenceDto })
+  async user(@Param('userId') userId: string): Promise<UserPresenceDto | undefined> {
     if (userId.length > 256) throw new AppError('bad_request', 'userId is at most 256 characters');
     const [presence] = await this.presence.users([userId]);
     return presence;
@@ -33,8 +31,8 @@ export class PresenceController {
   @Get('rooms/:room')
   @ApiOperation({ summary: 'The users in a room across the cluster' })
   @ApiParam({ name: 'room', example: 'lobby' })
-  @ApiResponse({ status: 200, schema: { example: { room: 'lobby', users: ['alice', 'bob'] } } })
-  async room(@Param('room') room: string) {
+  @ApiOkResponse({ type: RoomPresenceDto })
+  async room(@Param('room') room: string): Promise<RoomPresenceDto> {
     if (!CHANNEL_NAME.test(room)) {
       throw new AppError('bad_request', 'room must be 1-128 of A-Za-z0-9._:-', [
         { field: 'room', message: 'must be 1-128 of A-Za-z0-9._:-' },

@@ -36,6 +36,7 @@ export class PresenceService implements OnModuleInit {
   private readonly joined = new WeakMap<Connection, Set<string>>();
   /** Local signed-in connections per user. */
   private readonly connections = new Map<string, number>();
+  private readonly occupancyListeners: Array<(room: string, occupied: boolean) => void> = [];
 
   constructor(
     private readonly relay: Relay,
@@ -94,6 +95,11 @@ export class PresenceService implements OnModuleInit {
       this.transition(room, state, userId, false);
     }
     if (state.members.size === 0) this.close(room, state);
+  }
+
+  /** Calls `listener` when this replica gets its first member in a room (true) or loses its last. */
+  onLocalOccupancy(listener: (room: string, occupied: boolean) => void): void {
+    this.occupancyListeners.push(listener);
   }
 
   /** Users in `room` across the cluster. */
@@ -160,6 +166,7 @@ export class PresenceService implements OnModuleInit {
       .catch(() => undefined)
       .finally(() => (state.syncing = false));
     this.rooms.set(room, state);
+    for (const listener of this.occupancyListeners) listener(room, true);
     return state;
   }
 
@@ -167,6 +174,7 @@ export class PresenceService implements OnModuleInit {
     state.unsubscribe();
     state.view.close();
     this.rooms.delete(room);
+    for (const listener of this.occupancyListeners) listener(room, false);
   }
 
   private transition(room: string, state: Room, userId: string, present: boolean): void {

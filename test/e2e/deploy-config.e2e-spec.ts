@@ -95,6 +95,8 @@ const PRODUCTION_DEFAULTS: Record<string, string> = {
   JWT_AUDIENCE: '',
   NATS_USER: 'replica',
   NATS_TLS_CA_FILE: '/etc/nats/certs/ca.pem',
+  WEBHOOK_URL: '',
+  WEBHOOK_SECRET: '',
 };
 
 /** Secrets: compose requires them from .env, they have no default. */
