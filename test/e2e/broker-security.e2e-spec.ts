@@ -97,6 +97,10 @@ describe('broker security (TLS, users, permissions)', () => {
         NATS_USER: 'replica',
         NATS_PASSWORD: REPLICA_PASSWORD,
         NATS_TLS_CA_FILE: certs.caFile,
+        // Webhooks on (their work queue and key-value bucket): nothing listens there, deliveries
+        // only retry; what matters is that their NATS traffic passes the replica's permissions.
+        WEBHOOK_URL: 'http://127.0.0.1:9/hooks',
+        WEBHOOK_SECRET: 'w'.repeat(32),
       }),
     );
     publisher = await connect({
