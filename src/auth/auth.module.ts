@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { ScopesGuard } from './scopes.guard';
+import { TokenGate } from './token-gate';
 import { TokenService } from './token.service';
 import { WsAuthenticator } from './ws-authenticator';
 
 @Module({
   imports: [JwtModule.register({})],
-  providers: [TokenService, WsAuthenticator, ScopesGuard],
-  exports: [TokenService, WsAuthenticator, ScopesGuard],
+  providers: [TokenService, TokenGate, WsAuthenticator, ScopesGuard],
+  exports: [TokenService, TokenGate, WsAuthenticator, ScopesGuard],
 })
 export class AuthModule {}

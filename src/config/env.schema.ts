@@ -23,7 +23,7 @@ const WEBHOOK_URL_LIST = /^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$
 
 /**
  * The environment the service reads, validated once at start-up. Every variable is documented in
- * README.md (Configuration). Numbers arrive as strings and are converted before validation.
+ * docs/configuration.md. Numbers arrive as strings and are converted before validation.
  * Rules run bottom-up and only a variable's first failure is reported, so the type rule sits
  * nearest the property name.
  */

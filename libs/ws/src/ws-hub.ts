@@ -172,12 +172,15 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     try {
       user = this.options.authenticate(request);
     } catch (error) {
-      refused = error instanceof Error ? error.message : 'unauthorized';
+      // The authenticator logs and counts refused tokens, and its AppError's message is the close
+      // reason; anything else is a bug, logged here.
+      refused = 'unauthorized';
+      if (error instanceof AppError) refused = error.message;
+      else this.logger.error({ err: error, msg: 'authentication failed' });
     }
     this.server.handleUpgrade(request, socket, head, (ws) => {
       if (refused !== undefined) {
-        this.logger.debug({ reason: refused, msg: 'connection refused' });
-        ws.close(CloseCode.Unauthorized, 'unauthorized');
+        ws.close(CloseCode.Unauthorized, refused);
       } else if (this.draining) {
         ws.close(CloseCode.ServiceRestart, 'draining');
       } else {

@@ -17,7 +17,8 @@ export interface WsOptions {
   drainWindowMs: number;
   /**
    * Runs during the upgrade, before any frame is read: the user, `null` for an anonymous
-   * connection, or a throw for a bad token (the socket is then closed with 4001).
+   * connection, or a throw for a bad token: the socket is then closed with 4001, and an
+   * `AppError`'s message (at most 123 bytes) as the reason.
    */
   authenticate(request: IncomingMessage): Principal | null;
 }
