@@ -20,7 +20,11 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerOptions }),
     RelayModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ servers: config.natsServers, name: config.replicaId }),
+      useFactory: (config: AppConfig) => ({
+        servers: config.natsServers,
+        security: config.natsSecurity,
+        name: config.replicaId,
+      }),
     }),
     HistoryModule.forRootAsync({
       inject: [AppConfig],

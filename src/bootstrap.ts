@@ -1,5 +1,6 @@
 import { Logger, type Type } from '@nestjs/common';
 import { NestFactory, type NestApplication } from '@nestjs/core';
+import { NatsRefusedError } from '@app/relay';
 import { AppConfig, ConfigError, loadConfig } from './config';
 import { configureApp } from './configure-app';
 import { listenWithBacklog } from './http/listen-with-backlog';
@@ -17,10 +18,10 @@ export async function bootstrap(rootModule: Type<unknown>): Promise<NestApplicat
   const config = app.get(AppConfig);
   await listenWithBacklog(app, config.port, config.listenBacklog);
   const logger = new Logger('Bootstrap');
+  // `replica` is on every line already (the logger's base); servers carry no credentials.
   logger.log({
     port: config.port,
     backlog: config.listenBacklog,
-    replica: config.replicaId,
     nats: config.natsServers.length > 0 ? config.natsServers : 'embedded',
     msg: 'listening',
   });
@@ -42,10 +43,13 @@ export async function bootstrap(rootModule: Type<unknown>): Promise<NestApplicat
   return app;
 }
 
-/** Ends a failed start-up with its reason on stderr (before the logger exists, it is all there is). */
+/**
+ * Ends a failed start-up with its reason on stderr (before the logger exists, it is all there is).
+ * A bad setting or a broker refusal is the operator's to fix: its message alone, no stack.
+ */
 export function exitOnStartupError(error: unknown): never {
-  const text =
-    error instanceof ConfigError ? error.message : String((error as Error).stack ?? error);
+  const expected = error instanceof ConfigError || error instanceof NatsRefusedError;
+  const text = expected ? error.message : String((error as Error).stack ?? error);
   process.stderr.write(`${text}\n`);
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { natsConnectionOptions } from '@app/relay';
 import { RealtimeWsAdapter, WsHub, WsMetrics, createValidationPipe } from '@app/ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
@@ -31,12 +32,21 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   else app.get(Logger).warn('console page not built: `npm run build` serves it at /', 'Console');
   setupOpenApi(app);
   if (config.natsServers.length > 0) {
+    // Init hooks first: the relay's first connection waits for the broker and turns a refusal
+    // (credentials, TLS) into one clear line. A hybrid app's microservice would otherwise connect
+    // before them and fail with nats.js's raw error.
+    await app.init();
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.NATS,
         options: {
-          servers: config.natsServers,
-          name: `${config.replicaId}-rpc`,
+          // The relay's credentials and TLS: the relay has connected (in init, above), or start-up
+          // has already stopped with its refusal naming the settings at fault.
+          ...natsConnectionOptions(
+            config.natsServers,
+            `${config.replicaId}-rpc`,
+            config.natsSecurity,
+          ),
           maxReconnectAttempts: -1,
           deserializer: new SafeNatsDeserializer(config.limits.jsonMaxDepth, app.get(WsMetrics)),
         },

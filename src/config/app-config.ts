@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import type { NatsSecurity } from '@app/relay';
 import { EnvSchema } from './env.schema';
+import { natsConnectionConfig } from './nats-security.config';
 
 /** Used when no key is configured outside production; a warning is logged at start-up. */
 export const DEVELOPMENT_JWT_SECRET = 'development-secret-not-for-production-use-0000';
@@ -15,7 +17,10 @@ export class AppConfig {
   readonly port!: number;
   /** Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). */
   readonly listenBacklog!: number;
+  /** Without credentials: safe to log. */
   readonly natsServers!: string[];
+  /** Credentials and TLS of every NATS connection (secrets: never log this). */
+  readonly natsSecurity!: NatsSecurity;
   readonly replicaId!: string;
   readonly logLevel!: string;
   readonly jwt!: {
@@ -83,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (schema.JWT_SECRET && schema.JWT_PUBLIC_KEY) {
     problems.push('JWT_SECRET: set JWT_SECRET or JWT_PUBLIC_KEY, not both');
   }
+  const nats = natsConnectionConfig(schema, problems);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -98,7 +104,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     env: environment,
     port: schema.PORT,
     listenBacklog: schema.LISTEN_BACKLOG,
-    natsServers: schema.NATS_URL ? schema.NATS_URL.split(',').map((s) => s.trim()) : [],
+    natsServers: nats.servers,
+    natsSecurity: nats.security,
     replicaId: schema.REPLICA_ID ?? `${hostname()}-${process.pid}`,
     logLevel: schema.LOG_LEVEL ?? (environment === 'test' ? 'warn' : 'info'),
     jwt: {

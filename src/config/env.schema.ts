@@ -39,9 +39,21 @@ export class EnvSchema {
 
   @IsOptional()
   @Matches(NATS_SERVER_LIST, {
-    message: 'NATS_URL must be a comma-separated list of nats://host:port',
+    message: 'NATS_URL must be a comma-separated list of nats://host:port (or tls://, user:pass@)',
   })
   NATS_URL?: string;
+
+  /** Broker credentials, one kind at most (docs/deploy.md, "Securing the broker"). */
+  @IsOptional() @IsString() NATS_USER?: string;
+  @IsOptional() @IsString() NATS_PASSWORD?: string;
+  @IsOptional() @IsString() NATS_TOKEN?: string;
+  @IsOptional() @IsString() NATS_CREDS_FILE?: string;
+  @IsOptional() @IsString() NATS_NKEY_SEED_FILE?: string;
+
+  /** Any of these (or a tls:// URL) requires TLS: start-up fails if the broker does not offer it. */
+  @IsOptional() @IsString() NATS_TLS_CA_FILE?: string;
+  @IsOptional() @IsString() NATS_TLS_CERT_FILE?: string;
+  @IsOptional() @IsString() NATS_TLS_KEY_FILE?: string;
 
   @IsOptional()
   @IsString()

@@ -109,6 +109,12 @@ describe(loggerOptions.name, () => {
     expect(redactText(`jwt ${SECRET} rejected`)).toBe(`jwt ${REDACTED} rejected`);
     expect(redactText('refused: access_token=abc.def')).toBe(`refused: access_token=${REDACTED}`);
     expect(redactText('nothing to see')).toBe('nothing to see');
+    expect(redactText('connect to nats://replica:s3cret@nats-1:4222 failed')).toBe(
+      `connect to nats://${REDACTED}@nats-1:4222 failed`,
+    );
+    expect(redactText('tls://t0ken@h:4222, mail me@example.com')).toBe(
+      `tls://${REDACTED}@h:4222, mail me@example.com`,
+    );
   });
 
   it('writes JSON in production and in tests, pretty only in development', () => {

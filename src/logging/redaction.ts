@@ -7,6 +7,8 @@ const SECRET_PARAMS = new Set(['access_token', 'token', 'id_token', 'refresh_tok
 const SECRET_PARAMS_IN_TEXT = /(\b(?:access_token|token|id_token|refresh_token)=)[^&#\s"']*/gi;
 const BEARER_IN_TEXT = /(bearer\s+)[^\s"',]+/gi;
 const JWT_IN_TEXT = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+/** `scheme://user:pass@host` or `scheme://token@host`: NATS_URL may carry credentials. */
+const USERINFO_IN_TEXT = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
 
 /**
  * Fields that hold credentials wherever they appear, one level deep (pino's redact paths). `url`
@@ -28,6 +30,10 @@ export const REDACT_PATHS = [
   '*.token',
   'access_token',
   '*.access_token',
+  'password',
+  '*.password',
+  'pass',
+  '*.pass',
   'url',
   '*.url',
   'originalUrl',
@@ -41,8 +47,9 @@ export function censor(value: unknown, path: string[]): unknown {
   return REDACTED;
 }
 
-/** `url` with the value of every credential query parameter replaced; the rest left as it was. */
-export function redactUrl(url: string): string {
+/** `url` with its userinfo and every credential query parameter value replaced; the rest as it was. */
+export function redactUrl(rawUrl: string): string {
+  const url = redactUserinfo(rawUrl);
   const query = url.indexOf('?');
   if (query < 0) return url;
   let changed = false;
@@ -66,7 +73,12 @@ export function redactText(text: string): string {
   if (out.includes('token=')) out = out.replace(SECRET_PARAMS_IN_TEXT, `$1${REDACTED}`);
   if (/bearer/i.test(out)) out = out.replace(BEARER_IN_TEXT, `$1${REDACTED}`);
   if (out.includes('eyJ')) out = out.replace(JWT_IN_TEXT, REDACTED);
-  return out;
+  return redactUserinfo(out);
+}
+
+function redactUserinfo(text: string): string {
+  if (!text.includes('@') || !text.includes('://')) return text;
+  return text.replace(USERINFO_IN_TEXT, `$1${REDACTED}@`);
 }
 
 /** Redacts the message strings of a log call (pino's `hooks.logMethod` arguments), in place. */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { makeTestCertificates } from '@app/testing';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { loadConfig } from '../../src/config';
 import { schemaDefaults } from '../support/env-schema';
@@ -54,6 +55,11 @@ const NOT_IN_COMPOSE: Record<string, string> = {
   REPLICA_ID: 'must differ per container: the default (host name + pid) does that',
   JWT_PUBLIC_KEY: 'compose runs with JWT_SECRET; a public-key deployment edits that line',
   JWT_PRIVATE_KEY: 'only `npm run token` signs with it; the service must never hold it',
+  NATS_TOKEN: 'one kind of NATS credentials: compose uses NATS_USER and NATS_PASSWORD',
+  NATS_CREDS_FILE: 'one kind of NATS credentials: compose uses NATS_USER and NATS_PASSWORD',
+  NATS_NKEY_SEED_FILE: 'one kind of NATS credentials: compose uses NATS_USER and NATS_PASSWORD',
+  NATS_TLS_CERT_FILE: 'compose verifies the server (NATS_TLS_CA_FILE); mutual TLS is optional',
+  NATS_TLS_KEY_FILE: 'compose verifies the server (NATS_TLS_CA_FILE); mutual TLS is optional',
 };
 
 /** Compose defaults that differ from the schema's development defaults, on purpose. */
@@ -64,11 +70,41 @@ const PRODUCTION_DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'info',
   JWT_ISSUER: '',
   JWT_AUDIENCE: '',
+  NATS_USER: 'replica',
+  NATS_TLS_CA_FILE: '/etc/nats/certs/ca.pem',
   WEBHOOK_URL: '',
   WEBHOOK_SECRET: '',
 };
 
+/** Secrets: compose requires them from .env, they have no default. */
+const SECRETS = ['JWT_SECRET', 'NATS_PASSWORD'];
 const JWT_SECRET = 'x'.repeat(40);
+/** The .env of the tests: only what compose requires. */
+const DOT_ENV = {
+  JWT_SECRET,
+  NATS_REPLICA_PASSWORD: 'r'.repeat(32),
+  NATS_PUBLISHER_PASSWORD: 'p'.repeat(32),
+};
+
+/** nats-server from PATH or the sbin dirs Debian installs into. */
+function natsServerBin(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+  const bin =
+    process.env.NATS_SERVER_BIN ??
+    dirs.map((d) => join(d, 'nats-server')).find((p) => existsSync(p));
+  if (bin === undefined) throw new Error('nats-server is not installed (.ci/run installs it)');
+  return bin;
+}
+
+/** `nats-server -t`: exit 0 and "is valid", or the server's own complaint. */
+function checkNatsConfig(file: string, env: Record<string, string> = {}): void {
+  const result = spawnSync(natsServerBin(), ['-t', '-c', file], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  expect(`${result.stdout}${result.stderr}`).toContain('is valid');
+  expect(result.status).toBe(0);
+}
 
 describe('deployment files', () => {
   const composeText = read('docker-compose.yml');
@@ -76,9 +112,9 @@ describe('deployment files', () => {
   const services = at(compose, 'services') as Record<string, Yaml>;
   const realtime = services.realtime!;
   const rawEnv = at(realtime, 'environment') as Record<string, string>;
-  /** The service's environment as compose resolves it from an .env holding only JWT_SECRET. */
+  /** The service's environment as compose resolves it from an .env holding only its secrets. */
   const env = Object.fromEntries(
-    Object.entries(rawEnv).map(([k, v]) => [k, interpolate(String(v), { JWT_SECRET })]),
+    Object.entries(rawEnv).map(([k, v]) => [k, interpolate(String(v), DOT_ENV)]),
   );
   const labels = Object.fromEntries(
     Object.entries(at(realtime, 'labels') as Record<string, string>).map(([k, v]) => [
@@ -228,11 +264,18 @@ describe('deployment files', () => {
       for (const name of natsNodes) {
         const node = services[name]!;
         const command = (at(node, 'command') as string[]).join(' ');
-        expect(command).toContain('-c /etc/nats/nats.conf');
+        expect(command).toContain('-c /etc/nats/secure.conf');
         expect(command).toContain(`--name ${name}`);
         expect(command).toContain('--store_dir /data');
         const mounts = at(node, 'volumes') as string[];
-        expect(mounts).toContain('./deploy/nats/nats.conf:/etc/nats/nats.conf:ro');
+        for (const file of ['nats.conf', 'auth.conf', 'secure.conf']) {
+          expect(mounts).toContain(`./deploy/nats/${file}:/etc/nats/${file}:ro`);
+        }
+        for (const file of ['server.pem', 'server-key.pem', 'ca.pem']) {
+          expect(mounts).toContain(`./deploy/nats/certs/${file}:/etc/nats/certs/${file}:ro`);
+        }
+        // The CA's key signs certificates: it never reaches a server.
+        expect(mounts.filter((m) => m.includes('ca-key'))).toEqual([]);
         const data = mounts.find((m) => m.endsWith(':/data'));
         expect(data).toBeDefined();
         volumes.add(data!.split(':')[0]!);
@@ -253,16 +296,38 @@ describe('deployment files', () => {
     });
 
     it('has a nats.conf that nats-server itself accepts', () => {
-      const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-      const bin =
-        process.env.NATS_SERVER_BIN ??
-        dirs.map((d) => join(d, 'nats-server')).find((p) => existsSync(p));
-      if (bin === undefined) throw new Error('nats-server is not installed (.ci/run installs it)');
-      const result = spawnSync(bin, ['-t', '-c', join(ROOT, 'deploy', 'nats', 'nats.conf')], {
-        encoding: 'utf8',
-      });
-      expect(`${result.stdout}${result.stderr}`).toContain('is valid');
-      expect(result.status).toBe(0);
+      checkNatsConfig(join(ROOT, 'deploy', 'nats', 'nats.conf'));
+    });
+
+    it('has a secure.conf that nats-server accepts with the certificates of make-certs.sh', async () => {
+      const certs = await makeTestCertificates();
+      try {
+        for (const file of ['nats.conf', 'auth.conf']) {
+          copyFileSync(join(ROOT, 'deploy', 'nats', file), join(certs.dir, file));
+        }
+        // The certificates' path inside the container, pointed at ours.
+        const secure = read('deploy/nats/secure.conf').replaceAll('/etc/nats/certs', certs.dir);
+        writeFileSync(join(certs.dir, 'secure.conf'), secure);
+        const passwords = {
+          NATS_REPLICA_PASSWORD: DOT_ENV.NATS_REPLICA_PASSWORD,
+          NATS_PUBLISHER_PASSWORD: DOT_ENV.NATS_PUBLISHER_PASSWORD,
+        };
+        checkNatsConfig(join(certs.dir, 'secure.conf'), passwords);
+        // Every node gets the passwords auth.conf refers to, and the replicas their user.
+        for (const node of natsNodes) {
+          const nodeEnv = at(services[node], 'environment') as Record<string, string>;
+          expect(Object.keys(nodeEnv).sort()).toEqual(Object.keys(passwords).sort());
+        }
+        expect(env.NATS_PASSWORD).toBe(DOT_ENV.NATS_REPLICA_PASSWORD);
+        expect(read('deploy/nats/auth.conf')).toMatch(new RegExp(`user: ${env.NATS_USER}\\b`));
+        expect(at(realtime, 'volumes')).toContain(
+          `./deploy/nats/certs/ca.pem:${env.NATS_TLS_CA_FILE}:ro`,
+        );
+        const config = loadConfig({ ...env, NATS_TLS_CA_FILE: certs.caFile });
+        expect(config.natsSecurity.tls?.ca).toBe(certs.ca);
+      } finally {
+        await certs.remove();
+      }
     });
 
     it('runs three replicas that keep the history on all three nodes', () => {
@@ -284,12 +349,22 @@ describe('deployment files', () => {
       expect(at(realtime, 'init')).toBe(true);
     });
 
-    it('refuses to start without JWT_SECRET, and starts with it', () => {
+    it('refuses to start without JWT_SECRET or the NATS passwords, and starts with them', () => {
       expect(() => interpolate(String(rawEnv.JWT_SECRET), {})).toThrow(/set JWT_SECRET/);
       expect(() => interpolate(String(rawEnv.JWT_SECRET), { JWT_SECRET: '' })).toThrow(
         /set JWT_SECRET/,
       );
-      const config = loadConfig(env);
+      expect(() => interpolate(String(rawEnv.NATS_PASSWORD), {})).toThrow(
+        /set NATS_REPLICA_PASSWORD/,
+      );
+      for (const node of natsNodes) {
+        const nodeEnv = at(services[node], 'environment') as Record<string, string>;
+        for (const value of Object.values(nodeEnv)) {
+          expect(() => interpolate(String(value), {})).toThrow(/set NATS_\w+_PASSWORD/);
+        }
+      }
+      // The CA file exists inside the container only; secure.conf's test reads a real one.
+      const config = loadConfig({ ...env, NATS_TLS_CA_FILE: undefined });
       expect(config).toMatchObject({ env: 'production', history: { replicas: 3 } });
       expect(config.jwt.key).toMatchObject({ kind: 'secret', development: false });
     });
@@ -301,7 +376,7 @@ describe('deployment files', () => {
       expect(missing).toEqual([]);
       for (const name of Object.keys(NOT_IN_COMPOSE)) expect(rawEnv).not.toHaveProperty(name);
       for (const [name, value] of Object.entries(env)) {
-        if (name === 'JWT_SECRET') continue;
+        if (SECRETS.includes(name)) continue;
         const expected = PRODUCTION_DEFAULTS[name] ?? String(schema.get(name));
         expect({ name, value }).toEqual({ name, value: expected });
       }

@@ -1,4 +1,6 @@
 export * from './in-memory.relay';
+export * from './nats-connection';
+export * from './nats-refusal';
 export * from './nats.relay';
 export * from './relay';
 export * from './relay-metrics';

@@ -14,6 +14,8 @@ import {
   type Status,
   type Subscription,
 } from 'nats';
+import { natsConnectionOptions } from './nats-connection';
+import { natsRefusal } from './nats-refusal';
 import { Relay, type RelayHandler, type RelayMessage, type RelayState } from './relay';
 import type { RelayOptions } from './relay.options';
 import { assertValidSubject } from './subjects';
@@ -51,6 +53,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private currentState: RelayState = 'reconnecting';
   /** The flush the callers of this turn of the event loop share (see `flush`). */
   private nextFlush: Promise<void> | undefined;
+  private shuttingDown = false;
 
   constructor(private readonly options: RelayOptions & { servers: string[] }) {
     super();
@@ -86,7 +89,8 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
    * server's monitoring. It is closed when the relay shuts down.
    */
   async openConnection(purpose: string): Promise<NatsConnection> {
-    const nc = await connect(this.connectionOptions(`${this.options.name}-${purpose}`));
+    // As the first connection: waits for the broker, and a refusal (credentials, TLS) is final.
+    const nc = await this.connectUntilUp(`${this.options.name}-${purpose}`);
     this.others.add(nc);
     this.followOther(nc, purpose).catch((err: unknown) =>
       this.logger.error({ msg: 'nats status watcher failed', purpose, err }),
@@ -105,6 +109,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
 
   /** Drains: pending subscriptions and publishes are flushed, then the connection closes. */
   async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     // The others carry requests only (history reads): nothing to flush.
     await Promise.all([...this.others].map((other) => other.close()));
     const nc = this.nc;
@@ -192,23 +197,53 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return () => this.stateListeners.delete(listener);
   }
 
-  /** What every connection of this replica connects with. */
+  /**
+   * What every connection of this replica connects with: servers, credentials and TLS from the one
+   * builder (`natsConnectionOptions`), so a further connection for other work reuses them as is.
+   */
   private connectionOptions(name: string): ConnectionOptions {
     return {
-      servers: this.options.servers,
-      name,
+      ...natsConnectionOptions(this.options.servers, name, this.options.security),
       maxReconnectAttempts: -1,
-      waitOnFirstConnect: true,
       // Async stack traces cost two Error objects per request (each JetStream publish): measured.
       noAsyncTraces: true,
-      reconnectTimeWait: this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
+      reconnectTimeWait: this.reconnectTimeWait,
       pingInterval: this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS,
     };
   }
 
+  /**
+   * Waits for the first connection however long the broker takes to come up, but not for what
+   * waiting cannot fix: nats.js's `waitOnFirstConnect` would retry refused credentials or a server
+   * without TLS forever, so the first connection is retried here and a refusal ends start-up.
+   */
+  private async connectUntilUp(name: string): Promise<NatsConnection> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await connect(this.connectionOptions(name));
+      } catch (err) {
+        const refusal = natsRefusal(err, this.options.security ?? {});
+        if (refusal !== undefined) throw refusal;
+        if (this.shuttingDown) throw new Error(`NatsRelay shut down before ${name} connected`);
+        if (attempt === 1) {
+          this.logger.warn({
+            msg: 'nats not reachable yet, retrying',
+            name,
+            reason: messageOf(err),
+          });
+        }
+        await delay(this.reconnectTimeWait);
+      }
+    }
+  }
+
+  private get reconnectTimeWait(): number {
+    return this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS;
+  }
+
   private async connect(): Promise<void> {
     const { name } = this.options;
-    const nc = await connect(this.connectionOptions(name));
+    const nc = await this.connectUntilUp(name);
     this.nc = nc;
     this.watchStatus(nc).catch((err: unknown) =>
       this.logger.error({ msg: 'nats status watcher failed', err }),
@@ -312,6 +347,14 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       }
     }
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function statusFields(status: Status): Record<string, unknown> {

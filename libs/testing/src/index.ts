@@ -5,3 +5,4 @@ export * from './ws-test-client';
 export * from './replicas';
 export * from './nats-cluster';
 export * from './wait-for';
+export * from './tls-certificates';

@@ -10,6 +10,13 @@ export interface NatsServerOptions {
   jetstream?: boolean;
   /** Extra command-line arguments, appended last (for example `['-m', '8222']` for monitoring). */
   args?: string[];
+  /**
+   * A configuration file (`-c`), for users, permissions and TLS. Address, port and store still come
+   * from the command line, which wins over the file.
+   */
+  configFile?: string;
+  /** Extra environment of the server: the variables its configuration file refers to. */
+  env?: Record<string, string>;
 }
 
 /** A `nats-server` child process owned by the test that started it. */
@@ -19,6 +26,8 @@ export interface NatsServerHandle {
   readonly port: number;
   /** The JetStream store directory, undefined without JetStream. Kept across `kill()`/`restart()`. */
   readonly storeDir: string | undefined;
+  /** The last 64 KiB the server logged (permission violations, TLS and auth errors show here). */
+  readonly output: string;
   /** SIGTERM, waits for the exit, removes the store. The handle cannot be restarted afterwards. */
   stop(): Promise<void>;
   /** SIGKILL (a crash), waits for the exit, keeps the store so `restart()` recovers JetStream. */
@@ -68,8 +77,11 @@ class ServerProcess {
   private readonly exited: Promise<void>;
   private hasExited = false;
 
-  constructor(bin: string, args: string[]) {
-    this.child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(bin: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     running.add(this.child);
     killAllOnExit();
     // The server logs to stderr; the pipes must be drained or it blocks once they fill.
@@ -151,7 +163,7 @@ function delay(ms: number): Promise<void> {
 }
 
 /**
- * Spawns `nats-server -a 127.0.0.1 -p <free port> [-js -sd <temp dir>]` and resolves once it is
+ * Spawns `nats-server [-c <file>] -a 127.0.0.1 -p <free port> [-js -sd <temp dir>]` and resolves once it is
  * ready for clients. Rejects with the server's output if it does not come up within 10 s. Call
  * `stop()` in `afterAll`; servers left running are killed when the process exits.
  */
@@ -160,6 +172,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = jetstream ? await mkdtemp(join(tmpdir(), 'nats-store-')) : undefined;
   const bin = natsServerBinary();
   const argsFor = (port: number): string[] => [
+    ...(options.configFile === undefined ? [] : ['-c', options.configFile]),
     '-a',
     '127.0.0.1',
     '-p',
@@ -174,7 +187,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     // freePort() can race with another process taking the port; a fresh port fixes that.
     for (let attempt = 1; server === undefined; attempt++) {
       port = await freePort();
-      const candidate = new ServerProcess(bin, argsFor(port));
+      const candidate = new ServerProcess(bin, argsFor(port), options.env);
       try {
         await candidate.ready();
         server = candidate;
@@ -194,6 +207,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    get output() {
+      return current.log;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -213,7 +229,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       if (stopped)
         throw new Error('nats-server was stopped and its store removed; start a new one');
       await current.signal('SIGTERM');
-      current = new ServerProcess(bin, argsFor(port));
+      current = new ServerProcess(bin, argsFor(port), options.env);
       await current.ready();
     },
   };
