@@ -10,6 +10,7 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
+import { choosePage, invalidPageRequest, type Page, type PageRequest } from './page';
 import { invalidSince } from './since';
 import { LAST_SEQ_HEADER, liveSubject, MSG_ID_HEADER, SEQ_HEADER } from './subjects';
 
@@ -134,6 +135,21 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
         since <= this.lastSeq &&
         removedUpTo <= since,
     });
+  }
+
+  override page(channel: string, request: PageRequest): Promise<Page> {
+    const invalid = invalidPageRequest(request);
+    if (invalid) return Promise.reject(invalid);
+    const before = request.before ?? Number.POSITIVE_INFINITY;
+    const older = (this.log(channel, Date.now(), false)?.entries ?? []).filter(
+      (e) => e.seq < before,
+    );
+    const { chosen, hasMore } = choosePage(
+      older.map((e) => ({ seq: e.seq, size: e.data.byteLength })),
+      request,
+    );
+    const messages = older.slice(older.length - chosen.length).map(toStoredMessage);
+    return Promise.resolve({ messages, hasMore, epoch: this.epoch });
   }
 
   /** The channel's log with expired messages removed; created only when `create` (appends). */

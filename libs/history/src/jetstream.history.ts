@@ -33,6 +33,9 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
+import { JetStreamPager } from './jetstream.page';
+import { toStoredMessage } from './nats-stored-message';
+import { invalidPageRequest, type Page, type PageRequest } from './page';
 import { Semaphore } from './semaphore';
 import { invalidSince } from './since';
 import { LIVE_SUBJECTS, STORE_SUBJECTS, storeSubject } from './subjects';
@@ -91,6 +94,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private epoch?: string;
   private ensuring?: Promise<StreamInfo>;
   private readonly reads: Semaphore;
+  private readonly pager: JetStreamPager;
   /**
    * Identical replays waiting for a read slot share one read (by channel/since/epoch): a reconnect
    * storm asks the same thing N times.
@@ -112,6 +116,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     this.stream = options.stream;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.reads = new Semaphore(options.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
+    this.pager = new JetStreamPager(this.stream, this.timeoutMs);
   }
 
   /**
@@ -177,6 +182,18 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     // The cached epoch may lag a stream another replica recreated; a client that keeps it gets
     // `recovered: false` on resume (replay always reads the current epoch), never a silent gap.
     return { seq, epoch: this.epoch ?? (await this.ensureStreamOrFail('head')).created };
+  }
+
+  /** One page backwards (see `JetStreamPager`), sharing the replays' bound on reads in flight. */
+  override async page(channel: string, request: PageRequest): Promise<Page> {
+    const invalid = invalidPageRequest(request);
+    if (invalid) throw invalid;
+    const read = await this.reads.run(() =>
+      this.withStream('page', async () =>
+        this.pager.read(await this.api(), storeSubject(channel), request),
+      ),
+    );
+    return { ...read, epoch: this.epoch ?? (await this.ensureStreamOrFail('page')).created };
   }
 
   override replay(channel: string, since: number, epoch?: string): Promise<Replay> {
@@ -494,15 +511,4 @@ function toMsgHdrs(record: Readonly<Record<string, string>>): MsgHdrs {
   const h = natsHeaders();
   for (const [k, v] of Object.entries(record)) h.set(k, v);
   return h;
-}
-
-/** Broker metadata (`Nats-*`) is dropped so stored messages read the same as in memory. */
-function toStoredMessage(seq: number, data: Uint8Array, hdrs?: MsgHdrs): StoredMessage {
-  let headers: Record<string, string> | undefined;
-  for (const [k, values] of hdrs ?? []) {
-    if (k.toLowerCase().startsWith('nats-')) continue;
-    headers ??= {};
-    headers[k] = values[0] ?? '';
-  }
-  return { seq, data, ...(headers && { headers }) };
 }
