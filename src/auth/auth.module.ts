@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { RoomAccess } from './room-access';
 import { ScopesGuard } from './scopes.guard';
 import { TokenService } from './token.service';
 import { WsAuthenticator } from './ws-authenticator';
 
 @Module({
   imports: [JwtModule.register({})],
-  providers: [TokenService, WsAuthenticator, ScopesGuard],
-  exports: [TokenService, WsAuthenticator, ScopesGuard],
+  providers: [TokenService, WsAuthenticator, ScopesGuard, RoomAccess],
+  exports: [TokenService, WsAuthenticator, ScopesGuard, RoomAccess],
 })
 export class AuthModule {}

@@ -4,11 +4,13 @@ import { JwtService } from '@nestjs/jwt';
 import { AppError, type Principal } from '@app/core';
 import type { Algorithm } from 'jsonwebtoken';
 import { AppConfig } from '../config';
+import { isRoomPattern } from './room-patterns';
 
 interface Claims {
   sub?: unknown;
   exp?: unknown;
   scope?: unknown;
+  rooms?: unknown;
 }
 
 export interface SignOptions {
@@ -82,6 +84,7 @@ export class TokenService implements OnModuleInit {
     return {
       id: claims.sub,
       scopes: scopesOf(claims.scope),
+      rooms: roomsOf(claims.rooms),
       ...(typeof claims.exp === 'number' && { expiresAt: claims.exp }),
     };
   }
@@ -117,4 +120,10 @@ function scopesOf(scope: unknown): string[] {
   if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
   if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
   return [];
+}
+
+/** The `rooms` claim: an array of room patterns; anything else grants no room. */
+function roomsOf(rooms: unknown): string[] {
+  if (!Array.isArray(rooms)) return [];
+  return rooms.filter((r): r is string => typeof r === 'string' && isRoomPattern(r));
 }

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
-import { AppError } from '@app/core';
+import { AppError, type Principal } from '@app/core';
 import { WsHub, type Connection } from '@app/ws';
+import { RoomAccess } from '../auth';
 import { PresenceService } from '../presence/presence.service';
+import type { Body, ChatHistoryReply } from './chat.events';
 import { ChatEvent, inboxChannel, roomChannel } from './chat.subjects';
+import { HISTORY_DEFAULT_LIMIT, type ChatHistoryDto } from './dto/chat-history.dto';
+import { RoomHistory } from './room-history.service';
 import type { ChatDirectDto } from './dto/chat-direct.dto';
 import type { ChatInboxDto } from './dto/chat-inbox.dto';
 import type { ChatJoinDto } from './dto/chat-join.dto';
@@ -15,45 +19,69 @@ import type { ChatSendDto } from './dto/chat-send.dto';
 @Injectable()
 export class ChatService implements OnModuleInit {
   private readonly logger = new Logger(ChatService.name);
+  /** The rooms each connection joined, to re-check when its token is refreshed. */
+  private readonly rooms = new WeakMap<Connection, Set<string>>();
 
   constructor(
     private readonly channels: ChannelsService,
     private readonly presence: PresenceService,
     private readonly hub: WsHub,
+    private readonly access: RoomAccess,
+    private readonly roomHistory: RoomHistory,
   ) {}
 
   /** The hub waits for the inbox to be live before it welcomes a connection. */
   onModuleInit(): void {
     this.hub.onConnect((conn) => this.followInbox(conn));
+    this.hub.onRefresh((conn) => this.recheckRooms(conn));
   }
 
   async join(
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
   ): Promise<{ room: string } & JoinResult> {
+    await this.access.assertCanJoin(requirePrincipal(conn), room);
     const joined = await this.channels.join(conn, roomChannel(room), { since, epoch });
     // A connection that closed while joining must not be counted present.
-    if (conn.isOpen) this.presence.enter(conn, room);
+    if (conn.isOpen) {
+      this.presence.enter(conn, room);
+      this.roomsOf(conn).add(room);
+    }
     return { room, ...joined };
   }
 
   leave(conn: Connection, { room }: ChatLeaveDto): { room: string; left: boolean } {
     this.presence.exit(conn, room);
+    this.rooms.get(conn)?.delete(room);
     return { room, left: this.channels.leave(conn, roomChannel(room)) };
   }
 
   async send(conn: Connection, { room, body, key }: ChatSendDto): Promise<Published> {
-    const channel = roomChannel(room);
-    if (!(await this.channels.isJoined(conn, channel))) {
+    if (!(await this.channels.isJoined(conn, roomChannel(room)))) {
       throw new AppError('forbidden', `join room "${room}" before sending to it`);
     }
-    const keyed = key === undefined ? {} : idempotentIds([requireUser(conn), channel], key);
-    return this.channels.publish(
-      channel,
-      ChatEvent.Message,
-      { room, from: conn.userId, body },
-      keyed,
-    );
+    return this.post(requireUser(conn), room, body, key);
+  }
+
+  /**
+   * Posts into a room as `from` (a service, through the server API): members get `chat.message`.
+   * `key` dedupes repeats within 5 minutes, per sender and room, as `chat.send` does.
+   */
+  post(from: string, room: string, body: Body, key?: string): Promise<Published> {
+    const channel = roomChannel(room);
+    const keyed = key === undefined ? {} : idempotentIds([from, channel], key);
+    return this.channels.publish(channel, ChatEvent.Message, { room, from, body }, keyed);
+  }
+
+  /** A page of older messages, for members only. */
+  async history(
+    conn: Connection,
+    { room, before, limit }: ChatHistoryDto,
+  ): Promise<ChatHistoryReply> {
+    if (!(await this.channels.isJoined(conn, roomChannel(room)))) {
+      throw new AppError('forbidden', `join room "${room}" before reading its history`);
+    }
+    return this.roomHistory.page(room, before, limit ?? HISTORY_DEFAULT_LIMIT);
   }
 
   /**
@@ -83,6 +111,29 @@ export class ChatService implements OnModuleInit {
     return this.channels.join(conn, inboxChannel(requireUser(conn)), { since, epoch });
   }
 
+  /** After `auth.refresh`: rooms the new token no longer covers are left at once. */
+  private async recheckRooms(conn: Connection): Promise<void> {
+    const user = conn.user;
+    const rooms = this.rooms.get(conn);
+    if (!user || !rooms) return;
+    await Promise.all(
+      [...rooms].map(async (room) => {
+        if (await this.access.canJoin(user, room)) return;
+        this.leave(conn, { room });
+        conn.send(ChatEvent.Removed, { room, reason: 'permission_revoked' });
+      }),
+    );
+  }
+
+  private roomsOf(conn: Connection): Set<string> {
+    let rooms = this.rooms.get(conn);
+    if (!rooms) {
+      rooms = new Set();
+      this.rooms.set(conn, rooms);
+    }
+    return rooms;
+  }
+
   /** Every signed-in connection receives its user's direct messages live from its welcome on. */
   private followInbox(conn: Connection): Promise<void> | undefined {
     if (!conn.userId) return undefined;
@@ -94,6 +145,11 @@ export class ChatService implements OnModuleInit {
       }),
     );
   }
+}
+
+function requirePrincipal(conn: Connection): Principal {
+  if (!conn.user) throw new AppError('unauthorized', 'this event needs a signed-in connection');
+  return conn.user;
 }
 
 function requireUser(conn: Connection): string {

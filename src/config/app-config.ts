@@ -40,6 +40,10 @@ export class AppConfig {
     syncWindowMs: number;
   };
   readonly drainWindowMs!: number;
+  readonly rooms!: {
+    /** Patterns of rooms open to every signed-in user (`ROOMS_OPEN`); empty for `none`. */
+    open: readonly string[];
+  };
   readonly history!: {
     stream: string;
     maxMessages: number;
@@ -102,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       syncWindowMs: schema.PRESENCE_SYNC_WINDOW_MS,
     },
     drainWindowMs: schema.DRAIN_WINDOW_MS,
+    rooms: { open: roomPatterns(schema.ROOMS_OPEN) },
     history: {
       stream: schema.HISTORY_STREAM,
       maxMessages: schema.HISTORY_MAX_MESSAGES,
@@ -109,6 +114,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       replicas: schema.HISTORY_REPLICAS,
     },
   });
+}
+
+function roomPatterns(list: string): string[] {
+  return list.trim() === 'none' ? [] : list.split(',').map((p) => p.trim());
 }
 
 /** An empty variable (`FOO=`) means unset, as in most shells' and compose files' habits. */

@@ -8,6 +8,9 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const NATS_SERVER = String.raw`((nats|tls|ws|wss)://)?([^\s,/@]+@)?(\[[0-9A-Fa-f:]+\]|[^\s,/:@[\]]+)(:\d{1,5})?`;
 const NATS_SERVER_LIST = new RegExp(String.raw`^\s*${NATS_SERVER}\s*(,\s*${NATS_SERVER}\s*)*$`);
 
+const ROOM_PATTERN = String.raw`\s*([A-Za-z0-9._:-]{0,128}\*|[A-Za-z0-9._:-]{1,128})\s*`;
+const ROOMS_OPEN = new RegExp(String.raw`^(\s*none\s*|${ROOM_PATTERN}(,${ROOM_PATTERN})*)$`);
+
 /**
  * The environment the service reads, validated once at start-up. Every variable is documented in
  * README.md (Configuration). Numbers arrive as strings and are converted before validation.
@@ -130,6 +133,13 @@ export class EnvSchema {
   @Min(1000)
   @IsInt()
   HISTORY_MAX_AGE_MS: number = 24 * 60 * 60 * 1000;
+
+  /** Rooms every signed-in user may join: comma-separated names or `prefix*`; `none` for no room. */
+  @IsString()
+  @Matches(ROOMS_OPEN, {
+    message: 'ROOMS_OPEN must be none, or comma-separated room names or prefixes ending in *',
+  })
+  ROOMS_OPEN: string = '*';
 
   @Transform(toInt)
   @IsIn([1, 3, 5], { message: 'HISTORY_REPLICAS must be 1, 3 or 5' })
