@@ -12,6 +12,7 @@ const EVENTS: Array<keyof ClientEvents> = [
   'direct',
   'notification',
   'presence',
+  'removed',
   'recovered',
   'disconnect',
   'token',
