@@ -8,7 +8,9 @@ import {
   type TestApp,
 } from '@app/testing';
 import type { ChatHistoryReply, ChatMessage, Published } from '@app/protocol';
+import { connect as connectSdk, type ClientError } from '@app/client';
 import { connect, type NatsConnection } from 'nats';
+import { WebSocket } from 'ws';
 import request from 'supertest';
 import { PresenceCluster } from '../../src/presence/presence-cluster';
 import { startReplica } from '../support/replica';
@@ -186,6 +188,36 @@ describe('server API across two replicas (REST and NATS)', () => {
       ['users.disconnect', '{not json'],
     ] as const) {
       expect((await ask(subject, body)).err).toMatchObject({ code: 'bad_request' });
+    }
+  });
+
+  it('the SDK pages history, and stops for good on a disconnect (4003) with the reason', async () => {
+    const sdk = connectSdk({
+      url: two.wsUrl,
+      // With getToken, only a deliberate end (4003) stops the SDK: a 4001 would reconnect.
+      getToken: () => tokenFor('sid'),
+      WebSocket: WebSocket as never,
+    });
+    try {
+      await sdk.join('sdk-room');
+      const sent = [await sdk.send('sdk-room', 'one'), await sdk.send('sdk-room', 'two')];
+      const page = await sdk.history({ room: 'sdk-room', limit: 1 });
+      expect(page.messages.map((m) => m.id)).toEqual([sent[1]!.id]);
+      expect(page.hasMore).toBe(true);
+      const older = await sdk.history({ room: 'sdk-room', before: page.messages[0]!.seq });
+      expect(older).toMatchObject({ hasMore: false, messages: [{ id: sent[0]!.id, body: 'one' }] });
+
+      const stopped = new Promise<ClientError>((resolve) => sdk.on('error', resolve));
+      const answer = await request(one.url)
+        .post('/users/sid/disconnect')
+        .set('authorization', bearer('connections:manage'))
+        .send({ reason: 'banned' });
+      expect(answer.body).toEqual({ closed: 1 });
+      expect(await stopped).toMatchObject({ code: 'disconnected', closeCode: 4003 });
+      expect((await stopped).message).toContain('banned');
+      expect(sdk.state).toBe('closed');
+    } finally {
+      await sdk.close();
     }
   });
 });
