@@ -196,7 +196,7 @@ describe('server API across two replicas (REST and NATS)', () => {
       url: two.wsUrl,
       // With getToken, only a deliberate end (4003) stops the SDK: a 4001 would reconnect.
       getToken: () => tokenFor('sid'),
-      WebSocket: WebSocket as never,
+      WebSocket,
     });
     try {
       await sdk.join('sdk-room');
