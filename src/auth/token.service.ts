@@ -15,6 +15,8 @@ interface Claims {
 
 export interface SignOptions {
   scopes?: string[];
+  /** Room patterns for the `rooms` claim. */
+  rooms?: string[];
   /** `30s`, `15m`, `1h`, `7d`. */
   ttl?: string;
 }
@@ -96,7 +98,10 @@ export class TokenService implements OnModuleInit {
       throw new Error('JWT_PUBLIC_KEY is configured: set JWT_PRIVATE_KEY to mint tokens');
     }
     return this.jwt.sign(
-      { ...(options.scopes?.length && { scope: options.scopes.join(' ') }) },
+      {
+        ...(options.scopes?.length && { scope: options.scopes.join(' ') }),
+        ...(options.rooms?.length && { rooms: options.rooms }),
+      },
       {
         ...(this.algorithm === 'HS256' ? { secret: privateKey } : { privateKey }),
         algorithm: this.algorithm,
