@@ -21,6 +21,11 @@ export class ChatService implements OnModuleInit {
   private readonly logger = new Logger(ChatService.name);
   /** The rooms each connection joined, to re-check when its token is refreshed. */
   private readonly rooms = new WeakMap<Connection, Set<string>>();
+  /**
+   * Joins in progress (the room check may be async): a send or history request right behind a
+   * join, without waiting for its reply, waits for it instead of being refused.
+   */
+  private readonly joining = new WeakMap<Connection, Map<string, Promise<unknown>>>();
 
   constructor(
     private readonly channels: ChannelsService,
@@ -36,7 +41,23 @@ export class ChatService implements OnModuleInit {
     this.hub.onRefresh((conn) => this.recheckRooms(conn));
   }
 
-  async join(
+  join(conn: Connection, dto: ChatJoinDto): Promise<{ room: string } & JoinResult> {
+    let pending = this.joining.get(conn);
+    if (!pending) {
+      pending = new Map();
+      this.joining.set(conn, pending);
+    }
+    const joins = pending;
+    const task = this.joinRoom(conn, dto);
+    const settled = task.catch(() => undefined);
+    joins.set(dto.room, settled);
+    void settled.then(() => {
+      if (joins.get(dto.room) === settled) joins.delete(dto.room);
+    });
+    return task;
+  }
+
+  private async joinRoom(
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
   ): Promise<{ room: string } & JoinResult> {
@@ -57,7 +78,7 @@ export class ChatService implements OnModuleInit {
   }
 
   async send(conn: Connection, { room, body, key }: ChatSendDto): Promise<Published> {
-    if (!(await this.channels.isJoined(conn, roomChannel(room)))) {
+    if (!(await this.isMember(conn, room))) {
       throw new AppError('forbidden', `join room "${room}" before sending to it`);
     }
     return this.post(requireUser(conn), room, body, key);
@@ -78,7 +99,7 @@ export class ChatService implements OnModuleInit {
     conn: Connection,
     { room, before, limit }: ChatHistoryDto,
   ): Promise<ChatHistoryReply> {
-    if (!(await this.channels.isJoined(conn, roomChannel(room)))) {
+    if (!(await this.isMember(conn, room))) {
       throw new AppError('forbidden', `join room "${room}" before reading its history`);
     }
     return this.roomHistory.page(room, before, limit ?? HISTORY_DEFAULT_LIMIT);
@@ -109,6 +130,12 @@ export class ChatService implements OnModuleInit {
 
   inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<JoinResult> {
     return this.channels.join(conn, inboxChannel(requireUser(conn)), { since, epoch });
+  }
+
+  /** Whether `conn` is in `room` once its join of it in progress, if any, has settled. */
+  private async isMember(conn: Connection, room: string): Promise<boolean> {
+    await this.joining.get(conn)?.get(room);
+    return this.channels.isJoined(conn, roomChannel(room));
   }
 
   /** After `auth.refresh`: rooms the new token no longer covers are left at once. */

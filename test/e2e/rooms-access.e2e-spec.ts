@@ -70,6 +70,14 @@ describe('rooms: who may join, and history paging, across two replicas', () => {
     expect(await codeOf(mallory, 'chat.send', { room: 'team:42', body: 'hi' })).toBe('forbidden');
   });
 
+  it('lets a send right behind a join wait for the async policy instead of refusing it', async () => {
+    const grace = await open(one, 'grace');
+    grace.send('chat.join', { room: 'doc:spec.md' });
+    const sent = await grace.call<Published>('chat.send', { room: 'doc:spec.md', body: 'eager' });
+    const own = await grace.nextEvent<ChatMessage>('chat.message');
+    expect(own.data.id).toBe(sent.id);
+  });
+
   it('leaves a room at once when a refreshed token no longer covers it (chat.removed)', async () => {
     const bob = await open(one, 'bob', ['team:7']);
     const peer = await open(two, 'pat', ['team:7']);
