@@ -61,8 +61,14 @@ export class ChatService implements OnModuleInit {
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
   ): Promise<{ room: string } & JoinResult> {
-    await this.access.assertCanJoin(requirePrincipal(conn), room);
+    const user = requirePrincipal(conn);
+    await this.access.assertCanJoin(user, room);
     const joined = await this.channels.join(conn, roomChannel(room), { since, epoch });
+    // A token refreshed meanwhile was re-checked without this room: check it with the new rights.
+    if (conn.user !== user && conn.user && !(await this.access.canJoin(conn.user, room))) {
+      this.channels.leave(conn, roomChannel(room));
+      throw new AppError('forbidden', `not allowed in room "${room}"`);
+    }
     // A connection that closed while joining must not be counted present.
     if (conn.isOpen) {
       this.presence.enter(conn, room);

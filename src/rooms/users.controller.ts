@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Scope, Scopes, ScopesGuard } from '../auth';
 import { UserDisconnect } from '../connection/user-disconnect.service';
 import { ApiErrors } from '../http/openapi/api-errors.decorator';
@@ -25,6 +25,7 @@ export class UsersController {
       'Each is closed with code 4003 and the reason; clients do not reconnect on their own. ' +
       'Needs the `connections:manage` scope.',
   })
+  @ApiBody({ type: UserDisconnectDto, required: false })
   @ApiOkResponse({ type: DisconnectReplyDto })
   @ApiErrors(400, 401, 403, 429, 503)
   disconnect(
