@@ -1,18 +1,11 @@
-import { flush, rejectionOf, startClient } from './testing/harness';
+import { flush, rejectionOf, startLiveClient } from './testing/harness';
 
 describe('RealtimeClient rooms: history, removal, and a session ended by the server', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  async function live(options: Parameters<typeof startClient>[0] = {}) {
-    const harness = startClient(options);
-    await flush();
-    harness.server.last.welcome();
-    return harness;
-  }
-
   it('history() asks chat.history and resolves with the page, newest last', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const page = client.history({ room: 'lobby', before: 40, limit: 2 });
     expect(server.last.request('chat.history').data).toEqual({
       room: 'lobby',
@@ -42,7 +35,7 @@ describe('RealtimeClient rooms: history, removal, and a session ended by the ser
   });
 
   it('4003: reports the reason, does not reconnect, and rejects what waits', async () => {
-    const { server, client, of } = await live({ getToken: () => 'fresh' });
+    const { server, client, of } = await startLiveClient({ getToken: () => 'fresh' });
     const unanswered = rejectionOf(client.send('lobby', 'in flight'));
     server.last.serverClose(4003, 'account suspended');
     expect(client.state).toBe('closed');
@@ -62,7 +55,7 @@ describe('RealtimeClient rooms: history, removal, and a session ended by the ser
   });
 
   it('chat.removed: emits removed and does not re-join the room after a reconnect', async () => {
-    const { server, client, of } = await live();
+    const { server, client, of } = await startLiveClient();
     for (const room of ['team:7', 'lobby']) {
       const joined = client.join(room);
       server.last.reply('chat.join', { seq: 0, epoch: 'e1', recovered: true });

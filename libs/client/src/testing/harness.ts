@@ -54,6 +54,17 @@ export function startClient(
   };
 }
 
+/** `startClient`, then the server's `welcome`: a live client (use with jest fake timers). */
+export async function startLiveClient(
+  options: Partial<ClientOptions> = {},
+  fake: { answerInbox?: boolean } = {},
+): Promise<Harness> {
+  const harness = startClient(options, fake);
+  await flush();
+  harness.server.last.welcome();
+  return harness;
+}
+
 /** Runs due timers and settles pending promises (the client opens sockets asynchronously). */
 export async function flush(ms = 0): Promise<void> {
   await jest.advanceTimersByTimeAsync(ms);
