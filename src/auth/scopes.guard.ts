@@ -8,15 +8,20 @@ import {
 import { Reflector } from '@nestjs/core';
 import { AppError, type Principal } from '@app/core';
 import type { Request } from 'express';
+import { AppConfig } from '../config';
 import { extractToken } from './token-extractor';
 import { TokenService } from './token.service';
 import type { Scope } from './scopes';
 
 const SCOPES = Symbol('scopes');
+const OPEN_IN_DEVELOPMENT = Symbol('open-in-development');
 const USER = Symbol('user');
 
 /** The scopes a route needs; `ScopesGuard` checks them on the bearer token. */
 export const Scopes = (...scopes: Scope[]) => SetMetadata(SCOPES, scopes);
+
+/** The route needs no token unless NODE_ENV is production (the console's cluster view). */
+export const OpenInDevelopment = () => SetMetadata(OPEN_IN_DEVELOPMENT, true);
 
 type AuthenticatedRequest = Request & { [USER]?: Principal };
 
@@ -32,18 +37,22 @@ export class ScopesGuard implements CanActivate {
   constructor(
     private readonly tokens: TokenService,
     private readonly reflector: Reflector,
+    private readonly config: AppConfig,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (
+      this.config.env !== 'production' &&
+      this.reflector.getAllAndOverride<boolean | undefined>(OPEN_IN_DEVELOPMENT, targets)
+    ) {
+      return true;
+    }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = extractToken(request);
     if (!token) throw new AppError('unauthorized', 'a bearer token is required');
     const user = this.tokens.verify(token);
-    const needed =
-      this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, [
-        context.getHandler(),
-        context.getClass(),
-      ]) ?? [];
+    const needed = this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, targets) ?? [];
     const missing = needed.filter((scope) => !user.scopes.includes(scope));
     if (missing.length > 0) {
       throw new AppError('forbidden', `the token lacks the scope ${missing.join(', ')}`);

@@ -8,10 +8,9 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { TokenService } from '../auth';
+import { OpenInDevelopment, Scope, Scopes, ScopesGuard, TokenService } from '../auth';
 import { AppConfig } from '../config';
 import { PresenceCluster } from '../presence/presence-cluster';
-import { ConsoleGuard } from './console.guard';
 import { DevTokenDto } from './dto/dev-token.dto';
 
 /** What the console page at `/` asks of the service. */
@@ -42,7 +41,9 @@ export class ConsoleController {
 
   /** The replicas alive in the cluster and their figures, from their heartbeats. */
   @Get('cluster')
-  @UseGuards(ConsoleGuard)
+  @UseGuards(ScopesGuard)
+  @Scopes(Scope.ClusterRead)
+  @OpenInDevelopment()
   @ApiOperation({
     summary: 'Replicas, their connections, channels and message rates (cluster:read in production)',
   })

@@ -3,14 +3,13 @@ import { AuthModule } from '../auth';
 import { PresenceCluster } from '../presence/presence-cluster';
 import { PresenceModule } from '../presence/presence.module';
 import { ConsoleController } from './console.controller';
-import { ConsoleGuard } from './console.guard';
 import { ReplicaStatsReader } from './replica-stats';
 
 /** The console page's API: development tokens and the cluster view (the page is static, at `/`). */
 @Module({
   imports: [AuthModule, PresenceModule],
   controllers: [ConsoleController],
-  providers: [ConsoleGuard, ReplicaStatsReader],
+  providers: [ReplicaStatsReader],
 })
 export class ConsoleModule implements OnModuleInit {
   constructor(

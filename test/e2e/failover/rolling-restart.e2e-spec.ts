@@ -15,8 +15,8 @@ import {
  * exit 0), start a new process on its port, wait until it is ready, go on with the next.
  */
 const CLIENTS = 50;
-const MESSAGES = 1000;
-/** Paced so that the whole roll (about 3 x 2.2 s here) happens while messages flow. */
+/** More than the roll can take at RATE: the publisher is stopped when the roll ends. */
+const MESSAGES = 100_000;
 const RATE = 100;
 const DRAIN_WINDOW_MS = 1000;
 const ROOM = 'failover-rolling';
@@ -40,6 +40,7 @@ describe('failover: rolling restart of a three-replica cluster under load', () =
     await publisher.waitForAcks(100, 20_000);
 
     const rollStarted = Date.now();
+    const ackedAtStart = publisher.acked;
     for (const replica of rig.replicas) {
       const had = s.members.filter((m) => replicaOf(m) === replica.id);
       const termAt = Date.now();
@@ -63,6 +64,8 @@ describe('failover: rolling restart of a three-replica cluster under load', () =
       );
     }
     const rollMs = Date.now() - rollStarted;
+    // The roll happened under load: the publisher ran from before the first SIGTERM to its end.
+    publisher.stop();
     const ackedAtEnd = publisher.acked;
     s.log(
       `roll of ${rig.replicas.length} replicas took ${rollMs} ms; ${ackedAtEnd} acknowledged by then`,
@@ -71,8 +74,8 @@ describe('failover: rolling restart of a three-replica cluster under load', () =
     await s.finishPublishing(publisher);
 
     expectDelivered(s.check(publisher), publisher);
-    // The roll happened under load: messages were still being sent when it ended.
-    expect(ackedAtEnd).toBeLessThan(MESSAGES);
+    // Sends went on through the roll (none of it stalled the publisher for good).
+    expect(ackedAtEnd).toBeGreaterThan(ackedAtStart);
     // Every client was moved at least twice (each replica it landed on was restarted later or before).
     for (const m of s.members) expect(m.replicas.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
