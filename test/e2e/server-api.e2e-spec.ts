@@ -144,6 +144,7 @@ describe('server API across two replicas (REST and NATS)', () => {
       request(one.url).post('/users/eve/disconnect').set('authorization', bearer(scope)).send(body);
 
     expect((await disconnect('chat:publish', {})).status).toBe(403);
+    expect((await request(one.url).post('/users/eve/disconnect').send({})).status).toBe(401);
     expect((await disconnect('connections:manage', { reason: 'x'.repeat(101) })).status).toBe(400);
     expect(eve.every((c) => c.socket.readyState === c.socket.OPEN)).toBe(true);
 
