@@ -33,7 +33,7 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
-import { JetStreamPager } from './jetstream.page';
+import { JetStreamOlderPageReader } from './jetstream-older-page';
 import { toStoredMessage } from './nats-stored-message';
 import { invalidPageRequest, type Page, type PageRequest } from './page';
 import { Semaphore } from './semaphore';
@@ -94,7 +94,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private epoch?: string;
   private ensuring?: Promise<StreamInfo>;
   private readonly reads: Semaphore;
-  private readonly pager: JetStreamPager;
+  private readonly olderPages: JetStreamOlderPageReader;
   /**
    * Identical replays waiting for a read slot share one read (by channel/since/epoch): a reconnect
    * storm asks the same thing N times.
@@ -116,7 +116,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     this.stream = options.stream;
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.reads = new Semaphore(options.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
-    this.pager = new JetStreamPager(this.stream, this.timeoutMs);
+    this.olderPages = new JetStreamOlderPageReader(this.stream, this.timeoutMs);
   }
 
   /**
@@ -184,13 +184,13 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     return { seq, epoch: this.epoch ?? (await this.ensureStreamOrFail('head')).created };
   }
 
-  /** One page backwards (see `JetStreamPager`), sharing the replays' bound on reads in flight. */
+  /** One page of older messages (`JetStreamOlderPageReader`), under the bound on reads in flight. */
   override async page(channel: string, request: PageRequest): Promise<Page> {
     const invalid = invalidPageRequest(request);
     if (invalid) throw invalid;
     const read = await this.reads.run(() =>
       this.withStream('page', async () =>
-        this.pager.read(await this.api(), storeSubject(channel), request),
+        this.olderPages.read(await this.api(), storeSubject(channel), request),
       ),
     );
     return { ...read, epoch: this.epoch ?? (await this.ensureStreamOrFail('page')).created };

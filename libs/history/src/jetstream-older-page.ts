@@ -32,7 +32,7 @@ export interface PageClients {
  * a second consumer starting at its first seq. So the bytes read are the page's bodies plus small
  * headers, never the channel's whole history.
  */
-export class JetStreamPager {
+export class JetStreamOlderPageReader {
   constructor(
     private readonly stream: string,
     private readonly timeoutMs: number,
