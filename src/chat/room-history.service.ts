@@ -1,14 +1,23 @@
 import { Injectable } from '@nestjs/common';
+import { AppError } from '@app/core';
 import { HistoryStore, type StoredMessage } from '@app/history';
 import type { ChatHistoryReply, ChatMessage } from '@app/protocol';
+import { Relay } from '@app/relay';
 import { roomChannel } from './chat.subjects';
 
 /** Pages of a room's history as `chat.message`s, for `chat.history` and the server API. */
 @Injectable()
 export class RoomHistory {
-  constructor(private readonly history: HistoryStore) {}
+  constructor(
+    private readonly history: HistoryStore,
+    private readonly relay: Relay,
+  ) {}
 
   async page(room: string, before: number | undefined, limit: number): Promise<ChatHistoryReply> {
+    // Without the broker a read would wait for its timeout: the caller learns at once instead.
+    if (this.relay.state !== 'connected') {
+      throw new AppError('unavailable', 'message broker unreachable, retry later');
+    }
     const page = await this.history.page(roomChannel(room), { before, limit });
     return {
       room,
