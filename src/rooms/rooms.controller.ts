@@ -59,7 +59,7 @@ export class RoomsController {
       'The messages with seq < `before` (or the newest), as `chat.history` answers. Needs the ' +
       '`history:read` scope.',
   })
-  @ApiOkResponse({ type: ChatHistoryReplyDto })
+  @ApiOkResponse({ description: 'A page of the room’s history', type: ChatHistoryReplyDto })
   @ApiErrors(400, 401, 403, 429, 503)
   page(
     @Param() { room }: RoomParamDto,

@@ -26,7 +26,7 @@ export class UsersController {
       'Needs the `connections:manage` scope.',
   })
   @ApiBody({ type: UserDisconnectDto, required: false })
-  @ApiOkResponse({ type: DisconnectReplyDto })
+  @ApiOkResponse({ description: 'How many connections were closed', type: DisconnectReplyDto })
   @ApiErrors(400, 401, 403, 429, 503)
   disconnect(
     @Param() { userId }: UserParamDto,
