@@ -13,7 +13,10 @@ import {
 } from './disconnect.messages';
 
 interface Gathering {
+  /** Instances presence knows of that have not answered yet. */
   expected: Set<string>;
+  /** Instances that answered (one presence does not know yet counts too, once). */
+  answered: Set<string>;
   closed: number;
   done: () => void;
 }
@@ -58,21 +61,29 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
     }
     const local = this.closeLocal(userId, reason);
     const others = (await this.cluster.members()).filter((m) => !m.self).map((m) => m.instance);
-    if (others.length === 0) return { closed: local };
     const n = this.nextRequest++;
-    const gathering: Gathering = { expected: new Set(others), closed: 0, done: () => undefined };
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(finish, this.config.presence.heartbeatMs);
-      function finish(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      gathering.done = finish;
-      this.pending.set(n, gathering);
-      const request: DisconnectRequest = { i: this.cluster.instance, n, u: userId, r: reason };
-      this.relay.publish(DisconnectSubject.request, { data: encodeMessage(request) }).catch(finish);
+    const gathering: Gathering = {
+      expected: new Set(others),
+      answered: new Set(),
+      closed: 0,
+      done: () => undefined,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      gathering.done = resolve;
+      if (others.length === 0) resolve();
+      else timer = setTimeout(resolve, this.config.presence.heartbeatMs);
     });
-    this.pending.delete(n);
+    this.pending.set(n, gathering);
+    try {
+      // Sent even when no other replica is known yet: one that started a moment ago closes too.
+      const request: DisconnectRequest = { i: this.cluster.instance, n, u: userId, r: reason };
+      await this.relay.publish(DisconnectSubject.request, { data: encodeMessage(request) });
+      await answered;
+    } finally {
+      clearTimeout(timer);
+      this.pending.delete(n);
+    }
     if (gathering.expected.size > 0) {
       this.logger.warn({ userId, missing: gathering.expected.size, msg: 'disconnect: no answer' });
     }
@@ -106,7 +117,9 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
   private onAnswer(data: Uint8Array): void {
     const answer = decodeAnswer(data);
     const gathering = answer && this.pending.get(answer.n);
-    if (!answer || !gathering || !gathering.expected.delete(answer.i)) return;
+    if (!answer || !gathering || gathering.answered.has(answer.i)) return;
+    gathering.answered.add(answer.i);
+    gathering.expected.delete(answer.i);
     gathering.closed += answer.c;
     if (gathering.expected.size === 0) gathering.done();
   }
