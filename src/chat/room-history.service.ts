@@ -18,7 +18,7 @@ export class RoomHistory {
     if (this.relay.state !== 'connected') {
       throw new AppError('unavailable', 'message broker unreachable, retry later');
     }
-    const page = await this.history.page(roomChannel(room), { before, limit });
+    const page = await this.history.olderPage(roomChannel(room), { before, limit });
     return {
       room,
       epoch: page.epoch,

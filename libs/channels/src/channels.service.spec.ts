@@ -56,6 +56,19 @@ class FailingHistory extends InMemoryHistory {
   }
 }
 
+/** History whose reads can be held until released, as a slow broker holds them. */
+class SlowReadHistory extends InMemoryHistory {
+  private gate?: Promise<void>;
+  release: () => void = () => undefined;
+  holdReads(): void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+  }
+  override async replay(channel: string, since: number, epoch?: string) {
+    await this.gate;
+    return super.replay(channel, since, epoch);
+  }
+}
+
 /** History whose appends can be held in flight, as a publish is when the broker goes away. */
 class StallingHistory extends InMemoryHistory {
   stall = false;
@@ -105,7 +118,7 @@ describe(ChannelsService.name, () => {
     sut = new ChannelsService(relay, history);
   });
 
-  async function peer(maxBufferedBytes = 4 * 1024 * 1024): Promise<Peer> {
+  async function peer(maxBufferedBytes = 4 * 1024 * 1024, stallMs?: number): Promise<Peer> {
     const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
     const client = new WebSocket(url);
     const socket = await accepted;
@@ -113,7 +126,7 @@ describe(ChannelsService.name, () => {
     const conn = new Connection(
       socket,
       { id: 'u', scopes: [] },
-      { maxBufferedBytes, rate: { perSecond: 1e6, burst: 1e6 } },
+      { maxBufferedBytes, rate: { perSecond: 1e6, burst: 1e6 }, stallMs },
     );
     const seqs: number[] = [];
     const bodies: unknown[] = [];
@@ -231,6 +244,50 @@ describe(ChannelsService.name, () => {
     expect(fast.conn.isOpen).toBe(true);
   });
 
+  describe('with a backlog many times the socket bound', () => {
+    const BOUND = 64 * 1024;
+    const body = 'y'.repeat(2_000);
+    let backlog: number[];
+
+    beforeEach(async () => {
+      history = new InMemoryHistory(relay, {
+        stream: 'RT',
+        maxMsgsPerChannel: 1000,
+        maxAgeMs: 0,
+        replicas: 1,
+        replayPageMessages: 10,
+      });
+      sut = new ChannelsService(relay, history);
+      backlog = [];
+      for (let i = 0; i < 300; i++)
+        backlog.push((await sut.publish('room.long', 'chat.message', { body })).seq);
+    });
+
+    it('streams it page by page to a client that reads: all of it, in order, then live', async () => {
+      const p = await peer(BOUND);
+      const reply = await sut.join(p.conn, 'room.long', { since: 0 });
+      expect(reply).toMatchObject({ recovered: true, seq: backlog.at(-1) });
+      const live = await sut.publish('room.long', 'chat.message', { body: 'live' });
+      await p.received(backlog.length + 1);
+      expect(p.seqs).toEqual([...backlog, live.seq]);
+      expect(p.conn.isOpen).toBe(true);
+    });
+
+    it('closes with 1013 a client whose live messages held during the replay pass the bound', async () => {
+      const p = await peer(BOUND, 60_000);
+      p.client.pause();
+      const joined = sut.join(p.conn, 'room.long', { since: 0 }).catch(() => undefined);
+      // The replay now waits for room; live messages meanwhile are held, up to the bound.
+      for (let i = 0; i < 100 && p.conn.isOpen; i++)
+        await sut.publish('room.long', 'chat.message', { body });
+      expect(p.conn.isOpen).toBe(false);
+      p.client.resume();
+      expect(await p.closed).toBe(1013);
+      await joined;
+      expect(p.seqs).toEqual(backlog.slice(0, p.seqs.length));
+    });
+  });
+
   it('follows live without reading history, then resumes only what it lacks', async () => {
     const p = await peer();
     const old = await sut.publish('inbox.f', 'chat.direct', { body: 'old' });
@@ -322,6 +379,27 @@ describe(ChannelsService.name, () => {
         id: expect.any(String) as unknown,
         seq: expect.any(Number) as unknown,
       });
+    });
+
+    it('bounds the live messages held while a gap is filled: past the bound, members resume (1013)', async () => {
+      const relay = new FlakyRelay();
+      const history = new SlowReadHistory(relay, options);
+      const service = new ChannelsService(relay, history);
+      const p = await peer(64 * 1024);
+      await service.join(p.conn, 'room.held');
+      await service.publish('room.held', 'chat.message', { body: 1 });
+      await p.received(1);
+      history.holdReads();
+      relay.drop = 1;
+      await service.publish('room.held', 'chat.message', { body: 2 });
+      const body = 'z'.repeat(2_000);
+      // The fill waits for history; live messages pile up behind it until the bound.
+      for (let i = 0; i < 100 && p.conn.isOpen; i++)
+        await service.publish('room.held', 'chat.message', { body });
+      expect(p.conn.isOpen).toBe(false);
+      history.release();
+      expect(await p.closed).toBe(1013);
+      expect(p.bodies).toEqual([1]);
     });
 
     it('sends members to resume (1013) when history cannot be read to fill a gap', async () => {

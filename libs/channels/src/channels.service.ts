@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { HistoryStore, LAST_SEQ_HEADER, SEQ_HEADER, liveSubject } from '@app/history';
+import {
+  HistoryStore,
+  LAST_SEQ_HEADER,
+  SEQ_HEADER,
+  liveSubject,
+  type StoredMessage,
+} from '@app/history';
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode } from '@app/core';
@@ -8,6 +14,7 @@ import { WireFrame, WsMetrics, type Connection } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
 import { encodeStored, toFrame } from './frame-codec';
+import { walkReplay } from './replay-pages';
 
 /** History reads a gap fill tries before it gives up and sends the members to resume. */
 const FILL_ATTEMPTS = 3;
@@ -54,6 +61,8 @@ interface Member {
   after: number;
   /** Live messages held while a join or resume is in progress. */
   pending?: PendingFrame[];
+  /** Bytes of `pending`: past the socket's bound the connection is closed (1013) to resume. */
+  pendingBytes?: number;
   /** The join in progress: joins of one member run one after the other. */
   busy?: Promise<unknown>;
 }
@@ -67,6 +76,8 @@ interface Channel {
   known: boolean;
   /** Live messages held while a gap is filled from history. */
   filling?: PendingFrame[];
+  /** Bytes of `filling`: past the members' socket bound they are sent to resume instead. */
+  fillingBytes?: number;
   /** Resolves once the channel's relay subscription is active on the broker; then dropped. */
   ready?: Promise<void>;
   unsubscribe: () => void;
@@ -283,7 +294,7 @@ export class ChannelsService {
       origin: message.headers?.[ORIGIN_HEADER],
       ...(Number.isSafeInteger(previous) && previous < seq && { previous }),
     };
-    if (ch.filling) ch.filling.push(live);
+    if (ch.filling) this.holdForFill(ch, live);
     else if (ch.known && live.previous !== undefined && live.previous > ch.lastSeq) {
       ch.filling = [live];
       void this.fill(ch, ch.lastSeq);
@@ -304,27 +315,38 @@ export class ChannelsService {
   }
 
   /**
-   * Delivers what history holds after `after`, then the live messages held meanwhile. When history
-   * cannot be read (retried a few times), the members are closed with 1013: their clients resume
-   * from their own last seq, instead of being moved past messages they never got.
+   * Delivers what history holds after `after`, page by page while the members' sockets have room,
+   * then the live messages held meanwhile. When history cannot be read (retried a few times), the
+   * members are closed with 1013: their clients resume from their own last seq, instead of being
+   * moved past messages they never got.
    */
   private async fill(ch: Channel, after: number): Promise<void> {
+    const holding = ch.filling;
+    let from = after;
+    let filled = 0;
+    const each = async (stored: StoredMessage): Promise<boolean> => {
+      if (ch.filling !== holding) return false; // given up: the members were sent to resume
+      await this.whenMembersWritable(ch);
+      if (ch.filling !== holding) return false;
+      this.deliver(ch, {
+        seq: stored.seq,
+        frame: new WireFrame(toFrame(stored.data, stored.seq)),
+        origin: stored.headers?.[ORIGIN_HEADER],
+      });
+      from = stored.seq;
+      filled++;
+      return true;
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        const replay = await this.history.replay(ch.name, after);
+        const first = await this.history.replay(ch.name, from);
+        if (!(await walkReplay(this.history, ch.name, first, each)).complete) return;
         this.logger.warn({
           channel: ch.name,
           after,
-          recovered: replay.messages.length,
+          recovered: filled,
           msg: 'live gap filled from history',
         });
-        for (const stored of replay.messages) {
-          this.deliver(ch, {
-            seq: stored.seq,
-            frame: new WireFrame(toFrame(stored.data, stored.seq)),
-            origin: stored.headers?.[ORIGIN_HEADER],
-          });
-        }
         break;
       } catch (error) {
         if (attempt < FILL_ATTEMPTS) {
@@ -337,15 +359,53 @@ export class ChannelsService {
           members: ch.members.size,
           msg: 'live gap could not be filled: members must resume',
         });
-        ch.filling = undefined;
-        for (const conn of [...ch.members.keys()])
-          conn.close(CloseCode.TryAgainLater, 'missed messages: resume');
+        this.abandonFill(ch);
         return;
       }
     }
+    if (ch.filling !== holding) return;
     const held = ch.filling ?? [];
-    ch.filling = undefined;
+    this.endFill(ch);
     for (const live of held) this.deliver(ch, live);
+  }
+
+  /** Holds a live message while a gap is filled; past the bound the members must resume. */
+  private holdForFill(ch: Channel, live: PendingFrame): void {
+    ch.fillingBytes = (ch.fillingBytes ?? 0) + live.frame.bytes.length;
+    if (ch.fillingBytes <= this.holdLimit(ch)) {
+      ch.filling?.push(live);
+      return;
+    }
+    this.logger.warn({
+      channel: ch.name,
+      members: ch.members.size,
+      msg: 'live messages held during a gap fill passed the bound: members must resume',
+    });
+    if (live.seq > ch.lastSeq) ch.lastSeq = live.seq;
+    this.abandonFill(ch);
+  }
+
+  private abandonFill(ch: Channel): void {
+    this.endFill(ch);
+    for (const conn of [...ch.members.keys()])
+      conn.close(CloseCode.TryAgainLater, 'missed messages: resume');
+  }
+
+  private endFill(ch: Channel): void {
+    ch.filling = undefined;
+    delete ch.fillingBytes;
+  }
+
+  /** What may be held for a channel's members: their sockets' bound (the same for all). */
+  private holdLimit(ch: Channel): number {
+    for (const conn of ch.members.keys()) return conn.bufferLimit;
+    return 0;
+  }
+
+  private async whenMembersWritable(ch: Channel): Promise<void> {
+    const waits: Promise<boolean>[] = [];
+    for (const conn of ch.members.keys()) if (!conn.hasRoom) waits.push(conn.whenWritable());
+    if (waits.length > 0) await Promise.all(waits);
   }
 
   /** Writes one frame to every member (held members keep it for their release). */
@@ -355,7 +415,7 @@ export class ChannelsService {
     const { seq, frame, origin } = live;
     let sent = 0;
     for (const [conn, member] of ch.members) {
-      if (member.pending) member.pending.push(live);
+      if (member.pending) this.hold(conn, member, live);
       else if (seq > member.after && conn.id !== origin) {
         if (member.from === UNKNOWN) member.from = live.previous ?? seq - 1;
         member.after = seq;
@@ -377,6 +437,11 @@ export class ChannelsService {
     return { seq: member.after, epoch: head.epoch, recovered: true };
   }
 
+  /**
+   * Replays what the member missed, page by page, writing only while its socket has room (a client
+   * that reads gets any backlog; one that does not is closed with 1013), while live messages are
+   * held; then releases those above the last replayed seq.
+   */
   private async resume(
     conn: Connection,
     channel: string,
@@ -384,26 +449,39 @@ export class ChannelsService {
     since: number,
     epoch: string | undefined,
   ): Promise<JoinResult> {
-    let replay = await this.history.replay(channel, since, epoch);
+    let first = await this.history.replay(channel, since, epoch);
     // A new history (another epoch, or a `since` beyond its end: a client of a reset history that
     // sent no epoch) makes the client's `since` and what it holds meaningless: send the whole new one.
-    const reset = (epoch !== undefined && epoch !== replay.epoch) || since > replay.seq;
-    if (reset) replay = { ...(await this.history.replay(channel, 0)), recovered: false };
+    const reset = (epoch !== undefined && epoch !== first.epoch) || since > first.seq;
+    if (reset) first = { ...(await this.history.replay(channel, 0)), recovered: false };
     const held =
       reset || member.from === UNKNOWN
         ? { from: 0, after: 0 }
         : { from: member.from, after: member.after };
     let last = reset ? 0 : since;
-    for (const message of replay.messages) {
+    const end = await walkReplay(this.history, channel, first, async (message) => {
+      if (message.seq > held.from && message.seq <= held.after) {
+        last = message.seq;
+        return true;
+      }
+      if (!(conn.isOpen && conn.hasRoom) && !(await conn.whenWritable())) return false;
       last = message.seq;
-      if (message.seq > held.from && message.seq <= held.after) continue;
       const frame = toFrame(message.data, message.seq);
       if (conn.sendFrame(frame)) this.metrics.delivered(frame, 1, true);
-    }
+      return true;
+    });
+    const { recovered } = end;
     member.from = reset ? 0 : Math.min(since, held.after > held.from ? held.from : since);
-    this.release(conn, member, Math.max(last, replay.seq, held.after));
-    (replay.recovered ? this.metrics.recoveredReplays : this.metrics.unrecoveredReplays).inc();
-    return { seq: member.after, epoch: replay.epoch, recovered: replay.recovered };
+    this.release(conn, member, Math.max(last, end.complete ? end.last.seq : 0, held.after));
+    (recovered ? this.metrics.recoveredReplays : this.metrics.unrecoveredReplays).inc();
+    return { seq: member.after, epoch: first.epoch, recovered };
+  }
+
+  /** Holds a live message during a join; past the socket's bound the client must resume. */
+  private hold(conn: Connection, member: Member, live: PendingFrame): void {
+    member.pendingBytes = (member.pendingBytes ?? 0) + live.frame.bytes.length;
+    if (member.pendingBytes <= conn.bufferLimit) member.pending?.push(live);
+    else conn.closeSlow();
   }
 
   /** Ends a hold: delivers held live messages above `after`, then goes live. */
@@ -416,6 +494,7 @@ export class ChannelsService {
       }
     }
     member.pending = undefined;
+    delete member.pendingBytes;
   }
 
   private track(conn: Connection, channel: string): void {

@@ -14,6 +14,13 @@ export interface HistoryOptions {
   readonly maxConcurrentReads?: number;
   /** How long one broker request may take before the call fails as `unavailable`. Default 5000. */
   readonly requestTimeoutMs?: number;
+  /** Messages per replay page. Default 100. */
+  readonly replayPageMessages?: number;
+  /**
+   * Bytes per replay page (message data and headers). Default 512 KiB. A message larger than this
+   * makes a page of its own.
+   */
+  readonly replayPageBytes?: number;
 }
 
 /** `HistoryModule.forRootAsync({ imports, inject, useFactory })` and the resolved options' token. */
@@ -24,6 +31,21 @@ export const {
 
 export const DEFAULT_MAX_CONCURRENT_READS = 32;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_REPLAY_PAGE_MESSAGES = 100;
+export const DEFAULT_REPLAY_PAGE_BYTES = 512 * 1024;
+
+/** The bounds of one replay page. */
+export interface PageBounds {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+export function pageBounds(options: HistoryOptions): PageBounds {
+  return {
+    messages: options.replayPageMessages ?? DEFAULT_REPLAY_PAGE_MESSAGES,
+    bytes: options.replayPageBytes ?? DEFAULT_REPLAY_PAGE_BYTES,
+  };
+}
 /** JetStream's dedupe window for `msgID`, capped by `maxAgeMs` (the server refuses a longer one). */
 export const MAX_DUPLICATE_WINDOW_MS = 5 * 60_000;
 
@@ -47,6 +69,8 @@ export function assertValidOptions(options: HistoryOptions): void {
   positiveInt(options.replicas, 'replicas');
   positiveInt(options.maxConcurrentReads, 'maxConcurrentReads', true);
   positiveInt(options.requestTimeoutMs, 'requestTimeoutMs', true);
+  positiveInt(options.replayPageMessages, 'replayPageMessages', true);
+  positiveInt(options.replayPageBytes, 'replayPageBytes', true);
   if (!Number.isSafeInteger(options.maxAgeMs) || options.maxAgeMs < 0) {
     bad.push('maxAgeMs must be an integer >= 0');
   }

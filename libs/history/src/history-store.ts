@@ -1,4 +1,4 @@
-import type { Page, PageRequest } from './page';
+import type { OlderPage, OlderPageRequest } from './older-page';
 
 /** A message as kept in history: its seq within the channel's stream and the bytes published. */
 export interface StoredMessage {
@@ -15,13 +15,20 @@ export interface ChannelHead {
   readonly epoch: string;
 }
 
+/** One page of a replay: bounded in messages and bytes (`HistoryOptions.replayPage*`). */
 export interface Replay extends ChannelHead {
   /**
-   * Every kept message with seq > since, oldest first. `seq` is the last one's seq; when there is
-   * none it is the channel's head, but never above `since`, so a message stored while the replay
-   * ran is left to the live path instead of being skipped.
+   * The first kept messages with seq > since, oldest first, at most a page of them (at least one
+   * when any is kept). `seq` is the last one's seq; when there is none it is the channel's head,
+   * but never above `since`, so a message stored while the replay ran is left to the live path
+   * instead of being skipped.
    */
   readonly messages: StoredMessage[];
+  /**
+   * True when more messages may follow this page: read the next page with `since` = `seq`. False
+   * when the page reached the channel's end as it stood when the page was read.
+   */
+  readonly more: boolean;
   /**
    * False when the epoch differs, when `since` is beyond the end of history, or when history no
    * longer reaches back to `since` (messages after it were removed by the count or age limit).
@@ -69,7 +76,9 @@ export abstract class HistoryStore {
   abstract head(channel: string): Promise<ChannelHead>;
 
   /**
-   * Messages with seq > since. `epoch` is the one the client had; omitted means the current one.
+   * One page of the messages with seq > since (see `Replay.more` for the next). A replay of a big
+   * backlog reads page after page, so no read ever holds more than a page in flight. `epoch` is
+   * the one the client had; omitted means the current one.
    * With another epoch the messages after `since` are still returned, with `recovered: false`.
    * Rejects with `AppError('bad_request')` when `since` is not an integer >= 0, with `unavailable`
    * like `append`.
@@ -81,5 +90,5 @@ export abstract class HistoryStore {
    * request's count and byte bounds. Rejects with `bad_request` on a bad request, with
    * `unavailable` like `append`.
    */
-  abstract page(channel: string, request: PageRequest): Promise<Page>;
+  abstract olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage>;
 }

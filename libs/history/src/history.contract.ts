@@ -1,6 +1,6 @@
 import type { Relay, RelayMessage } from '@app/relay';
 import { AppError } from '@app/core';
-import { describeHistoryPageContract } from './history-page.contract';
+import { describeHistoryOlderPageContract } from './history-older-page.contract';
 import type { HistoryOptions } from './history-options';
 import type { HistoryStore, Replay } from './history-store';
 import { LAST_SEQ_HEADER, liveSubject, SEQ_HEADER } from './subjects';
@@ -334,6 +334,48 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       }
     });
 
+    it('reads a backlog in pages bounded in messages and bytes: together every message once, in order', async () => {
+      const { store } = await open({ replayPageMessages: 7, replayPageBytes: 2_000 });
+      const a = freshChannel();
+      const big = 'b'.repeat(600);
+      const appended: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const body = i % 3 === 0 ? `${big}${i}` : `s${i}`;
+        appended.push((await store.append(a, bytes(body))).seq);
+      }
+      // One message larger than a whole page still makes progress: a page of its own.
+      appended.push((await store.append(a, bytes('h'.repeat(5_000)))).seq);
+      const pages: Replay[] = [];
+      let since = 0;
+      for (let page = await store.replay(a, since); ; page = await store.replay(a, since)) {
+        pages.push(page);
+        expect(page.recovered).toBe(true);
+        if (!page.more) break;
+        expect(page.messages.length).toBeGreaterThan(0);
+        since = page.seq;
+      }
+      expect(pages.flatMap(seqs)).toEqual(appended);
+      for (const page of pages) {
+        expect(page.messages.length).toBeLessThanOrEqual(7);
+        const size = page.messages.reduce((n, m) => n + m.data.byteLength, 0);
+        if (page.messages.length > 1) expect(size).toBeLessThanOrEqual(2_000 + 610);
+      }
+      expect(pages.length).toBeGreaterThan(31 / 7);
+      expect(pages.at(-1)?.seq).toBe(appended.at(-1));
+    });
+
+    it('ends a page at the channel end with more: false, and reads on once more is stored', async () => {
+      const { store } = await open({ replayPageMessages: 5 });
+      const a = freshChannel();
+      const seqA = await appendMany(store, a, 5);
+      const full = await store.replay(a, 0);
+      expect(seqs(full)).toEqual(seqA);
+      const end = await store.replay(a, full.seq);
+      expect(end).toMatchObject({ messages: [], more: false, seq: seqA[4] });
+      const [later] = await appendMany(store, a, 1, 'late');
+      expect(seqs(await store.replay(a, full.seq))).toEqual([later]);
+    });
+
     it('answers identical concurrent replays alike, each with its own array', async () => {
       const { store } = await open();
       const a = freshChannel();
@@ -377,6 +419,6 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       }
     });
 
-    describeHistoryPageContract(make);
+    describeHistoryOlderPageContract(make);
   });
 }

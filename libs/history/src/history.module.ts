@@ -7,7 +7,8 @@ import { JetStreamHistory } from './jetstream.history';
 
 /**
  * Provides `HistoryStore` (the abstract class is the token) to the whole app: on JetStream when the
- * app's `Relay` is a `NatsRelay` (same connection), else in memory on that relay. Needs `Relay`
+ * app's `Relay` is a `NatsRelay` (appends on its connection, replays on a second one opened with
+ * the same options), else in memory on that relay. Needs `Relay`
  * from `RelayModule`, which is global. Configure with `HistoryModule.forRootAsync(…)`.
  */
 @Global()
@@ -29,8 +30,12 @@ function createHistory(relay: Relay, options: HistoryOptions): HistoryStore {
   // The relay connects in its own onModuleInit: after this factory runs, and possibly after our
   // onModuleInit too (both modules are global, so the app's import order decides). It is
   // idempotent, so the history waits for it there instead of reading a missing connection.
-  return new JetStreamHistory(async () => {
-    await relay.onModuleInit();
-    return relay.connection;
-  }, options);
+  return new JetStreamHistory(
+    async () => {
+      await relay.onModuleInit();
+      return relay.connection;
+    },
+    options,
+    () => relay.openConnection('history'),
+  );
 }

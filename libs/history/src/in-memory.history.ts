@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Relay } from '@app/relay';
-import { assertValidOptions, duplicateWindowMs, type HistoryOptions } from './history-options';
+import {
+  assertValidOptions,
+  duplicateWindowMs,
+  type HistoryOptions,
+  type PageBounds,
+  pageBounds,
+} from './history-options';
 import {
   type AppendOptions,
   type AppendResult,
@@ -10,7 +16,12 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
-import { choosePage, invalidPageRequest, type Page, type PageRequest } from './page';
+import {
+  chooseOlderPage,
+  invalidOlderPageRequest,
+  type OlderPage,
+  type OlderPageRequest,
+} from './older-page';
 import { invalidSince } from './since';
 import { LAST_SEQ_HEADER, liveSubject, MSG_ID_HEADER, SEQ_HEADER } from './subjects';
 
@@ -46,6 +57,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
   /** msgID → seq and time of first append; Map order is insertion order, i.e. oldest first. */
   private readonly dedupe = new Map<string, { seq: number; at: number }>();
   private readonly dedupeWindowMs: number;
+  private readonly page: PageBounds;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -55,6 +67,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     super();
     assertValidOptions(options);
     this.dedupeWindowMs = duplicateWindowMs(options);
+    this.page = pageBounds(options);
   }
 
   /** Sweeps expired messages of idle channels too; reads trim lazily, so this only bounds memory. */
@@ -123,11 +136,13 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     if (invalid) return Promise.reject(invalid);
     const log = this.log(channel, Date.now(), false);
     const entries = log?.entries ?? [];
-    const messages = entries.filter((e) => e.seq > since).map(toStoredMessage);
+    const after = entries.filter((e) => e.seq > since);
+    const messages = this.firstPage(after).map(toStoredMessage);
     const removedUpTo = log ? log.removedUpTo : this.ageFloor;
     const head = entries.at(-1)?.seq ?? 0;
     return Promise.resolve({
       messages,
+      more: messages.length < after.length,
       seq: messages.at(-1)?.seq ?? Math.min(head, since),
       epoch: this.epoch,
       recovered:
@@ -137,19 +152,31 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     });
   }
 
-  override page(channel: string, request: PageRequest): Promise<Page> {
-    const invalid = invalidPageRequest(request);
+  override olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage> {
+    const invalid = invalidOlderPageRequest(request);
     if (invalid) return Promise.reject(invalid);
     const before = request.before ?? Number.POSITIVE_INFINITY;
     const older = (this.log(channel, Date.now(), false)?.entries ?? []).filter(
       (e) => e.seq < before,
     );
-    const { chosen, hasMore } = choosePage(
+    const { chosen, hasMore } = chooseOlderPage(
       older.map((e) => ({ seq: e.seq, size: e.data.byteLength })),
       request,
     );
     const messages = older.slice(older.length - chosen.length).map(toStoredMessage);
     return Promise.resolve({ messages, hasMore, epoch: this.epoch });
+  }
+
+  /** The first entries within the page bounds; at least one, however large. */
+  private firstPage(entries: Entry[]): Entry[] {
+    let bytes = 0;
+    let count = 0;
+    for (const entry of entries) {
+      bytes += entry.data.byteLength;
+      if (count === this.page.messages || (count > 0 && bytes > this.page.bytes)) break;
+      count++;
+    }
+    return entries.slice(0, count);
   }
 
   /** The channel's log with expired messages removed; created only when `create` (appends). */

@@ -8,8 +8,8 @@ import {
   nanos,
 } from 'nats';
 import type { StoredMessage } from './history-store';
-import { toStoredMessage } from './nats-stored-message';
-import { choosePage, type PageCandidate, type PageRequest } from './page';
+import { toStoredMessage } from './jetstream-page-reader';
+import { chooseOlderPage, type OlderPageCandidate, type OlderPageRequest } from './older-page';
 
 /** Header a headers-only consumer puts on each message: the size of the body it left out. */
 const MSG_SIZE_HEADER = 'Nats-Msg-Size';
@@ -41,16 +41,16 @@ export class JetStreamOlderPageReader {
   async read(
     clients: PageClients,
     subject: string,
-    request: PageRequest,
+    request: OlderPageRequest,
   ): Promise<{ messages: StoredMessage[]; hasMore: boolean }> {
     const before = request.before ?? Number.POSITIVE_INFINITY;
-    const candidates: PageCandidate[] = [];
+    const candidates: OlderPageCandidate[] = [];
     await this.consume(clients, subject, { headers_only: true }, (m) => {
       if (m.seq >= before) return false;
       candidates.push({ seq: m.seq, size: Number(m.headers?.get(MSG_SIZE_HEADER) ?? 0) });
       return true;
     });
-    const { chosen, hasMore } = choosePage(candidates, request);
+    const { chosen, hasMore } = chooseOlderPage(candidates, request);
     const first = chosen[0];
     const last = chosen.at(-1);
     if (!first || !last) return { messages: [], hasMore };

@@ -4,6 +4,7 @@ import { startNatsServer, type NatsServerHandle } from '@app/testing';
 import { AppError } from '@app/core';
 import { connect, type NatsConnection } from 'nats';
 import type { HistoryOptions } from './history-options';
+import type { Replay } from './history-store';
 import {
   CONTRACT_OPTIONS,
   describeHistoryContract,
@@ -138,6 +139,66 @@ describe(JetStreamHistory.name, () => {
     expect(replays.map((r) => r.messages.length)).toEqual([50, 40, 5, 2, 0]);
     const jsm = await nc.jetstreamManager();
     expect((await jsm.streams.info(stream)).state.consumer_count).toBe(0);
+  });
+
+  it('shares page reads among concurrent replays of one range: a storm costs about one reader', async () => {
+    const stream = streamName();
+    const nc = await open();
+    const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream, replayPageMessages: 10 });
+    const channel = freshChannel();
+    const appended: number[] = [];
+    for (let i = 0; i < 35; i++) appended.push((await sut.append(channel, bytes(`m${i}`))).seq);
+    const requests: string[] = [];
+    const monitor = await open();
+    monitor.subscribe('$JS.API.>', { callback: (_err, m) => requests.push(m.subject) });
+    await monitor.flush();
+    const readAll = async (): Promise<number[]> => {
+      const got: number[] = [];
+      for (let since = 0; ;) {
+        const page = await sut.replay(channel, since);
+        got.push(...page.messages.map((m) => m.seq));
+        if (!page.more) return got;
+        since = page.seq;
+      }
+    };
+    const count = async (run: () => Promise<unknown>): Promise<number> => {
+      await nc.flush();
+      await monitor.flush();
+      const before = requests.length;
+      await run();
+      await nc.flush();
+      await monitor.flush();
+      return requests.length - before;
+    };
+    const alone = await count(async () => expect(await readAll()).toEqual(appended));
+    const storm = await count(async () => {
+      const all = await Promise.all(Array.from({ length: 20 }, readAll));
+      for (const got of all) expect(got).toEqual(appended);
+    });
+    expect(alone).toBeGreaterThan(0);
+    // The last page is read once more for the joiners (they may have asked after it began).
+    expect(storm).toBeLessThan(alone * 2);
+  });
+
+  it('a replay that joins a read begun before it asked still gets what was stored meanwhile', async () => {
+    const sut = await startHistory(await open(), { ...CONTRACT_OPTIONS, stream: streamName() });
+    const channel = freshChannel();
+    const appended: number[] = [];
+    // Enough to keep the early read in flight while the next message is stored.
+    for (let i = 0; i < 60; i++) appended.push((await sut.append(channel, bytes(`old${i}`))).seq);
+    const readAll = async (first: Promise<Replay>): Promise<number[]> => {
+      const got: number[] = [];
+      for (let page = await first; ; page = await sut.replay(channel, page.seq)) {
+        got.push(...page.messages.map((m) => m.seq));
+        if (!page.more) return got;
+      }
+    };
+    const early = readAll(sut.replay(channel, 0)); // its read starts now
+    appended.push((await sut.append(channel, bytes('meanwhile'))).seq);
+    // Asks once the message is stored: it may share the early read, but must not miss the message.
+    const late = await readAll(sut.replay(channel, 0));
+    expect(late).toEqual(appended);
+    expect((await early).slice(0, 60)).toEqual(appended.slice(0, 60));
   });
 
   it('bounds concurrent reads and still answers every replay', async () => {

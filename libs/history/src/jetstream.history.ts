@@ -1,14 +1,11 @@
 import { Logger, type OnModuleInit } from '@nestjs/common';
 import {
-  AckPolicy,
-  DeliverPolicy,
   DiscardPolicy,
   ErrorCode,
   headers as natsHeaders,
   type JetStreamClient,
   type JetStreamManager,
   type MsgHdrs,
-  type MsgRequest,
   NatsError,
   type NatsConnection,
   nanos,
@@ -24,6 +21,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   duplicateWindowMs,
   type HistoryOptions,
+  pageBounds,
 } from './history-options';
 import {
   type AppendOptions,
@@ -31,14 +29,19 @@ import {
   type ChannelHead,
   HistoryStore,
   type Replay,
-  type StoredMessage,
 } from './history-store';
 import { JetStreamOlderPageReader } from './jetstream-older-page';
-import { toStoredMessage } from './nats-stored-message';
-import { invalidPageRequest, type Page, type PageRequest } from './page';
+import { JetStreamPageReader } from './jetstream-page-reader';
+import { invalidOlderPageRequest, type OlderPage, type OlderPageRequest } from './older-page';
 import { Semaphore } from './semaphore';
 import { invalidSince } from './since';
 import { LIVE_SUBJECTS, STORE_SUBJECTS, storeSubject } from './subjects';
+
+interface SharedRead {
+  /** `tick` when the read took its slot; +Infinity while it waits for one. */
+  startedAt: number;
+  promise: Promise<Replay>;
+}
 
 interface JetStreamClients {
   readonly js: JetStreamClient;
@@ -51,7 +54,6 @@ const STARTUP_RETRY_MS = 60_000;
 const SUBJECTS_OVERLAP = 10065;
 const STREAM_NAME_IN_USE = 10058;
 const STREAM_NOT_FOUND = 10059;
-const NO_MESSAGE_FOUND = 10037;
 
 /** Connection-level failures: the broker is down, unreachable or too slow. */
 const UNAVAILABLE_CODES = new Set<string>([
@@ -65,22 +67,6 @@ const UNAVAILABLE_CODES = new Set<string>([
 ]);
 
 /**
- * Replays up to this many messages with one `STREAM.MSG.GET` each before switching to a consumer.
- * Measured on nats-server 2.9.10: a get costs ~0.3 ms, a short-lived consumer ~2 ms fixed plus
- * ~0.02 ms per message; most resumes miss 0–3 messages, and an empty one is a single get.
- */
-const DIRECT_READS = 4;
-/** The server removes a replay consumer we failed to delete (process died) after this idle time. */
-const REPLAY_CONSUMER_IDLE_MS = 10_000;
-/**
- * After a replay consumer fails (a cluster node is down), replays page with gets for this long
- * instead of paying the consumer request's timeout again on every join.
- */
-const CONSUMER_BACKOFF_MS = 30_000;
-/** nats.js refuses a pull that expires sooner. */
-const MIN_FETCH_EXPIRES_MS = 1_000;
-
-/**
  * History on a JetStream stream over `rt.>` that republishes every stored message to `live.>`, so
  * one publish both stores and relays, and replicas read seqs from the republish headers.
  * Every replica runs the same start-up; the stream's `created` time is the epoch.
@@ -90,26 +76,30 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private readonly stream: string;
   private readonly timeoutMs: number;
   private clients?: Promise<JetStreamClients>;
+  private pages?: Promise<JetStreamPageReader>;
   /** The stream's `created`, refreshed whenever stream info is read. */
   private epoch?: string;
   private ensuring?: Promise<StreamInfo>;
   private readonly reads: Semaphore;
   private readonly olderPages: JetStreamOlderPageReader;
   /**
-   * Identical replays waiting for a read slot share one read (by channel/since/epoch): a reconnect
-   * storm asks the same thing N times.
+   * Identical page reads in flight share one read (by channel/since/epoch): a reconnect storm asks
+   * the same thing N times, and its readers then ask for the same next pages.
    */
-  private readonly inflight = new Map<string, { started: boolean; promise: Promise<Replay> }>();
-  /** When a replay consumer last failed; replays page with gets until the back-off has passed. */
-  private consumerFailedAt = Number.NEGATIVE_INFINITY;
+  private readonly inflight = new Map<string, SharedRead>();
+  /** Orders page reads against the calls that join them (see `replay`). */
+  private tick = 0;
 
   /**
    * @param connection the NATS connection, or a function resolving it once it is up (the relay
    *   connects in its own `onModuleInit`, which Nest may run after ours)
+   * @param readConnection the connection replays read on, when it is not `connection`: a read
+   *   must never fill the live relay's pending buffer, which gets a connection cut off
    */
   constructor(
     private readonly connection: NatsConnection | (() => Promise<NatsConnection>),
     private readonly options: HistoryOptions,
+    private readonly readConnection?: () => Promise<NatsConnection>,
   ) {
     super();
     assertValidOptions(options);
@@ -129,6 +119,8 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ensureStream();
+        // Open the read connection now: a first resume must not wait for a connect.
+        await this.reader();
         return;
       } catch (err) {
         const translated = this.translate(err, 'create the history stream');
@@ -178,15 +170,17 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   }
 
   override async head(channel: string): Promise<ChannelHead> {
-    const seq = await this.withStream('head', () => this.lastSeq(storeSubject(channel)));
+    const seq = await this.withStream('head', async () =>
+      (await this.reader()).lastSeq(storeSubject(channel)),
+    );
     // The cached epoch may lag a stream another replica recreated; a client that keeps it gets
     // `recovered: false` on resume (replay always reads the current epoch), never a silent gap.
     return { seq, epoch: this.epoch ?? (await this.ensureStreamOrFail('head')).created };
   }
 
   /** One page of older messages (`JetStreamOlderPageReader`), under the bound on reads in flight. */
-  override async page(channel: string, request: PageRequest): Promise<Page> {
-    const invalid = invalidPageRequest(request);
+  override async olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage> {
+    const invalid = invalidOlderPageRequest(request);
     if (invalid) throw invalid;
     const read = await this.reads.run(() =>
       this.withStream('page', async () =>
@@ -199,18 +193,29 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   override replay(channel: string, since: number, epoch?: string): Promise<Replay> {
     const invalid = invalidSince(since);
     if (invalid) return Promise.reject(invalid);
+    return this.sharedReplay(channel, since, epoch, this.tick);
+  }
+
+  /**
+   * A caller holds live messages from before it asks (at tick `asked`). A read that started after
+   * that is safe to share. One that started before may have seen the channel's end before the
+   * caller began holding: its page is still right (history is append-only), but when it says the
+   * channel ends there and the channel has grown since, the caller must read on from its last
+   * seq, or read again if it was empty.
+   */
+  private async sharedReplay(
+    channel: string,
+    since: number,
+    epoch: string | undefined,
+    asked: number,
+  ): Promise<Replay> {
     const key = `${channel}\u0000${since}\u0000${epoch ?? ''}`;
-    // A caller holds live messages from before it asks; a read that has already started may have
-    // taken its snapshot before that, so only reads still queued for a slot are shared (no gap).
     let shared = this.inflight.get(key);
-    if (!shared || shared.started) {
-      const entry = {
-        started: false,
-        promise: Promise.resolve<Replay | undefined>(undefined) as Promise<Replay>,
-      };
+    if (!shared) {
+      const entry = { startedAt: Number.POSITIVE_INFINITY } as SharedRead;
       entry.promise = this.reads
         .run(() => {
-          entry.started = true;
+          entry.startedAt = ++this.tick;
           return this.withStream('replay', () => this.read(channel, since, epoch));
         })
         .finally(() => {
@@ -219,8 +224,14 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
       this.inflight.set(key, entry);
       shared = entry;
     }
+    const page = await shared.promise;
     // Each caller gets its own array; the messages themselves are immutable and shared.
-    return shared.promise.then((r) => ({ ...r, messages: [...r.messages] }));
+    const own = { ...page, messages: [...page.messages] };
+    if (shared.startedAt > asked || page.more) return own;
+    // One get tells whether anything was stored after the page's end since (usually nothing).
+    if ((await this.head(channel)).seq <= Math.max(page.seq, since)) return own;
+    if (page.messages.length > 0) return { ...own, more: true };
+    return this.sharedReplay(channel, since, epoch, asked);
   }
 
   /*
@@ -240,136 +251,27 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
    */
   private async read(channel: string, since: number, epoch?: string): Promise<Replay> {
     const subject = storeSubject(channel);
-    const messages = await this.readAfter(subject, since);
-    const { jsm } = await this.api();
+    const reader = await this.reader();
+    const page = await reader.read(subject, since + 1);
     const [info, first, last] = await Promise.all([
-      jsm.streams.info(this.stream, { subjects_filter: subject }),
-      this.firstSeq(subject),
-      messages.length > 0 ? undefined : this.lastSeq(subject),
+      reader.streamInfo(subject),
+      reader.firstSeqFrom(subject, 0),
+      page.messages.length > 0 ? undefined : reader.lastSeq(subject),
     ]);
     this.noteEpoch(info.created);
     const { first_seq: streamFirst, last_seq: streamLast } = info.state;
     const count = info.state.subjects?.[subject] ?? 0;
     const reachesBack =
-      first <= since + 1 || (count < this.options.maxMsgsPerChannel && streamFirst <= since + 1);
+      (first ?? Number.POSITIVE_INFINITY) <= since + 1 ||
+      (count < this.options.maxMsgsPerChannel && streamFirst <= since + 1);
     return {
-      messages,
-      seq: messages.at(-1)?.seq ?? Math.min(last ?? 0, since),
+      messages: page.messages,
+      more: page.more,
+      seq: page.messages.at(-1)?.seq ?? Math.min(last ?? 0, since),
       epoch: info.created,
       recovered:
         (epoch === undefined || epoch === info.created) && since <= streamLast && reachesBack,
     };
-  }
-
-  /** Kept messages of `subject` with seq > since, oldest first. */
-  private async readAfter(subject: string, since: number): Promise<StoredMessage[]> {
-    // Small replays (the usual resume) take a few single-message gets; larger ones a consumer.
-    const out = await this.readWithGets(subject, since + 1, DIRECT_READS);
-    if (out.length < DIRECT_READS) return out;
-    const next = out[out.length - 1]!.seq + 1;
-    const paging = () => this.readWithGets(subject, next, this.options.maxMsgsPerChannel);
-    if (Date.now() - this.consumerFailedAt < CONSUMER_BACKOFF_MS) {
-      out.push(...(await paging()));
-      return out;
-    }
-    try {
-      out.push(...(await this.readWithConsumer(subject, next)));
-    } catch (err) {
-      // nats-server 2.9 may place an ephemeral consumer on a cluster node that is down, and keeps
-      // doing so while it is: page with gets instead, which only need the stream's leader.
-      this.consumerFailedAt = Date.now();
-      this.logger.warn({
-        subject,
-        err: (err as Error).message,
-        backoffMs: CONSUMER_BACKOFF_MS,
-        msg: 'replay consumer failed, paging with gets for a while',
-      });
-      out.push(...(await paging()));
-    }
-    return out;
-  }
-
-  /** Up to `limit` kept messages of `subject` from seq `start` on, one get each. */
-  private async readWithGets(
-    subject: string,
-    start: number,
-    limit: number,
-  ): Promise<StoredMessage[]> {
-    const { jsm } = await this.api();
-    const out: StoredMessage[] = [];
-    let next = start;
-    while (out.length < limit) {
-      const m = await this.getOrUndefined(
-        jsm.streams.getMessage(this.stream, nextBySubject(subject, next)),
-      );
-      if (!m) break;
-      out.push(toStoredMessage(m.seq, m.data, m.header));
-      next = m.seq + 1;
-    }
-    return out;
-  }
-
-  /**
-   * One ephemeral pull consumer per replay (never per client, and deleted at once): it streams the
-   * whole backlog in one fetch. `num_pending` bounds the fetch, and is itself bounded by the
-   * per-channel limit.
-   */
-  private async readWithConsumer(subject: string, start: number): Promise<StoredMessage[]> {
-    const { js, jsm } = await this.api();
-    const info = await jsm.consumers.add(this.stream, {
-      filter_subject: subject,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: start,
-      ack_policy: AckPolicy.None,
-      inactive_threshold: nanos(REPLAY_CONSUMER_IDLE_MS),
-      mem_storage: true,
-    });
-    const out: StoredMessage[] = [];
-    try {
-      const pending = info.num_pending;
-      if (pending === 0) return out;
-      const consumer = js.consumers.getPullConsumerFor(info);
-      const batch = await consumer.fetch({
-        max_messages: pending,
-        expires: Math.max(this.timeoutMs, MIN_FETCH_EXPIRES_MS),
-      });
-      for await (const m of batch) {
-        out.push(toStoredMessage(m.seq, m.data, m.headers));
-        // pending 0: the rest were trimmed meanwhile; waiting for them would only hit `expires`.
-        if (out.length >= pending || m.info.pending === 0) break;
-      }
-      return out;
-    } finally {
-      await jsm.consumers.delete(this.stream, info.name).catch((err: unknown) => {
-        // Harmless: inactive_threshold removes it shortly.
-        this.logger.debug({ msg: 'replay consumer not deleted', consumer: info.name, err });
-      });
-    }
-  }
-
-  private async lastSeq(subject: string): Promise<number> {
-    const { jsm } = await this.api();
-    const m = await this.getOrUndefined(
-      jsm.streams.getMessage(this.stream, { last_by_subj: subject }),
-    );
-    return m?.seq ?? 0;
-  }
-
-  private async firstSeq(subject: string): Promise<number> {
-    const { jsm } = await this.api();
-    const m = await this.getOrUndefined(
-      jsm.streams.getMessage(this.stream, nextBySubject(subject, 0)),
-    );
-    return m?.seq ?? Number.POSITIVE_INFINITY;
-  }
-
-  private async getOrUndefined<T>(request: Promise<T>): Promise<T | undefined> {
-    try {
-      return await request;
-    } catch (err) {
-      if (isApiError(err, NO_MESSAGE_FOUND)) return undefined;
-      throw err;
-    }
   }
 
   /** Runs `op`; if the stream is gone, recreates it (new epoch) and runs `op` once more. */
@@ -456,8 +358,29 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     return this.clients;
   }
 
+  /** Reads go on `readConnection` (its own JetStream API client) when there is one. */
+  private reader(): Promise<JetStreamPageReader> {
+    this.pages ??= this.openReader().catch((err: unknown) => {
+      this.pages = undefined; // the next call tries again
+      throw err;
+    });
+    return this.pages;
+  }
+
+  private async openReader(): Promise<JetStreamPageReader> {
+    const nc = this.readConnection ? await this.readConnection() : await this.resolveConnection();
+    const jsm = this.readConnection
+      ? await nc.jetstreamManager({ timeout: this.timeoutMs, checkAPI: false })
+      : (await this.api()).jsm;
+    return new JetStreamPageReader(nc, jsm, this.stream, pageBounds(this.options), this.timeoutMs);
+  }
+
+  private async resolveConnection(): Promise<NatsConnection> {
+    return typeof this.connection === 'function' ? await this.connection() : this.connection;
+  }
+
   private async openClients(): Promise<JetStreamClients> {
-    const nc = typeof this.connection === 'function' ? await this.connection() : this.connection;
+    const nc = await this.resolveConnection();
     return {
       js: nc.jetstream({ timeout: this.timeoutMs }),
       // checkAPI off: start-up's stream create already proves JetStream is there, in one request.
@@ -496,15 +419,6 @@ function isCode(err: unknown, code: string): boolean {
 
 function isApiError(err: unknown, errCode: number): boolean {
   return err instanceof NatsError && err.api_error?.err_code === errCode;
-}
-
-/**
- * A `STREAM.MSG.GET` for the first message on `subject` with seq >= `seq`. The server supports
- * `next_by_subj` there since 2.9 (checked on 2.9.10), but nats.js 2.29 types it only for direct
- * get, which would need `allow_direct` and may answer from a lagging follower.
- */
-function nextBySubject(subject: string, seq: number): MsgRequest {
-  return { next_by_subj: subject, seq } as unknown as MsgRequest;
 }
 
 function toMsgHdrs(record: Readonly<Record<string, string>>): MsgHdrs {

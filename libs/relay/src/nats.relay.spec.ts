@@ -148,6 +148,23 @@ describe(NatsRelay.name, () => {
     expect(a.state).toBe('connected');
   });
 
+  it('opens another connection with its own options, counts it in its state, closes it with itself', async () => {
+    const relay = await startRelay(server.url, 'replica-c');
+    const other = await relay.openConnection('history');
+    // The same servers and options, under a name that says what it is for.
+    expect(other.getServer()).toBe(relay.connection.getServer());
+    expect(await brokerSubscriptions('replica-c-history')).toEqual([]);
+    const states: RelayState[] = [];
+    relay.onStateChange((s) => states.push(s));
+    // The relay's state is connected only while every connection of the replica is.
+    await other.close();
+    expect(relay.state).toBe('connected');
+    const again = await relay.openConnection('history');
+    await relay.onApplicationShutdown();
+    expect(again.isClosed()).toBe(true);
+    expect(states).toEqual(['closed']);
+  });
+
   // Kills the shared server: keep it last.
   it('reports reconnecting while the server is down and resumes subscriptions after', async () => {
     const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);

@@ -7,6 +7,7 @@ import {
   Events,
   headers as natsHeaders,
   NatsError,
+  type ConnectionOptions,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
@@ -41,6 +42,12 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private readonly stateListeners = new Set<(state: RelayState) => void>();
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
+  /** Connections opened for other libs (`openConnection`): closed with the relay's. */
+  private readonly others = new Set<NatsConnection>();
+  /** Those of `others` that are disconnected now: the replica cannot serve fully meanwhile. */
+  private readonly othersAway = new Set<NatsConnection>();
+  /** The relay connection's own state; `state` also counts the others. */
+  private ownState: RelayState = 'reconnecting';
   private currentState: RelayState = 'reconnecting';
 
   constructor(private readonly options: RelayOptions & { servers: string[] }) {
@@ -59,6 +66,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.nc;
   }
 
+  /** `connected` only while every connection of this replica is (history reads need theirs). */
   override get state(): RelayState {
     return this.currentState;
   }
@@ -69,8 +77,34 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.connecting;
   }
 
+  /**
+   * Opens another connection to the same servers with the same options (credentials, TLS,
+   * reconnects), for traffic that must not share the relay's fate: a connection the server cuts
+   * off as a slow consumer takes every subscription on it along. `purpose` names it in the
+   * server's monitoring. It is closed when the relay shuts down.
+   */
+  async openConnection(purpose: string): Promise<NatsConnection> {
+    const nc = await connect(this.connectionOptions(`${this.options.name}-${purpose}`));
+    this.others.add(nc);
+    this.followOther(nc, purpose).catch((err: unknown) =>
+      this.logger.error({ msg: 'nats status watcher failed', purpose, err }),
+    );
+    nc.closed()
+      .then((err) => {
+        this.others.delete(nc);
+        this.othersAway.delete(nc);
+        this.refreshState();
+        if (err) this.logger.warn({ msg: 'nats connection closed on error', purpose, err });
+      })
+      .catch(() => undefined);
+    this.logger.log({ msg: 'nats connected', server: nc.getServer(), purpose });
+    return nc;
+  }
+
   /** Drains: pending subscriptions and publishes are flushed, then the connection closes. */
   async onApplicationShutdown(): Promise<void> {
+    // The others carry requests only (history reads): nothing to flush.
+    await Promise.all([...this.others].map((other) => other.close()));
     const nc = this.nc;
     if (nc === undefined || nc.isClosed()) return;
     if (this.currentState === 'connected' && !nc.isDraining()) {
@@ -147,10 +181,10 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return () => this.stateListeners.delete(listener);
   }
 
-  private async connect(): Promise<void> {
-    const { servers, name } = this.options;
-    const nc = await connect({
-      servers,
+  /** What every connection of this replica connects with. */
+  private connectionOptions(name: string): ConnectionOptions {
+    return {
+      servers: this.options.servers,
       name,
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
@@ -158,7 +192,12 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       noAsyncTraces: true,
       reconnectTimeWait: this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
       pingInterval: this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS,
-    });
+    };
+  }
+
+  private async connect(): Promise<void> {
+    const { name } = this.options;
+    const nc = await connect(this.connectionOptions(name));
     this.nc = nc;
     this.watchStatus(nc).catch((err: unknown) =>
       this.logger.error({ msg: 'nats status watcher failed', err }),
@@ -230,7 +269,28 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     }
   }
 
+  /** Follows another connection's state into `state`, logging as the relay's own does. */
+  private async followOther(nc: NatsConnection, purpose: string): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === Events.Disconnect) {
+        this.logger.warn({ msg: 'nats disconnected', purpose, ...statusFields(status) });
+        this.othersAway.add(nc);
+      } else if (status.type === Events.Reconnect) {
+        this.logger.log({ msg: 'nats reconnected', purpose, ...statusFields(status) });
+        this.othersAway.delete(nc);
+      } else continue;
+      this.refreshState();
+    }
+  }
+
   private setState(state: RelayState): void {
+    this.ownState = state;
+    this.refreshState();
+  }
+
+  private refreshState(): void {
+    const own = this.ownState;
+    const state = own === 'connected' && this.othersAway.size > 0 ? 'reconnecting' : own;
     if (state === this.currentState) return;
     this.currentState = state;
     for (const listener of [...this.stateListeners]) {

@@ -6,6 +6,7 @@ import { encodeFrame, type ServerEvents } from './frames';
 import { RateLimiter, type RateLimit } from './rate-limiter';
 import { rawSocketOf, type WireFrame } from './wire-frame';
 import type { WsMetrics } from './ws-metrics';
+import { WritableWait } from './writable-wait';
 
 const SEND_TEXT = { binary: false } as const;
 const logger = new Logger('Connection');
@@ -43,7 +44,14 @@ function onClose(this: WebSocket): void {
 export interface ConnectionLimits {
   maxBufferedBytes: number;
   rate: RateLimit;
+  /**
+   * How long a streaming writer waits for unsent data to shrink before the socket counts as not
+   * reading and is closed with 1013. Default 25 s (the heartbeat interval's default).
+   */
+  stallMs?: number;
 }
+
+const DEFAULT_STALL_MS = 25_000;
 
 /**
  * One client socket. Every write goes through `sendFrame`, the one place that enforces the
@@ -59,6 +67,8 @@ export class Connection {
   /** Requests being handled: a drain waits for them, so their replies are not lost. */
   private inFlight = 0;
   private idleListeners?: Array<() => void>;
+  /** The wait of the streaming writers (replays) for this socket to drain, while there is one. */
+  private writable?: WritableWait;
 
   /**
    * @param owner receives the frames and the close (the hub); without one, frames are ignored
@@ -97,12 +107,48 @@ export class Connection {
     return sent;
   }
 
+  /** The unsent data past which the socket is closed as a slow consumer (1013). */
+  get bufferLimit(): number {
+    return this.limits.maxBufferedBytes;
+  }
+
+  /**
+   * Whether a streaming writer may write more now: unsent data is under half the bound, which
+   * leaves the other half for live messages and replies.
+   */
+  get hasRoom(): boolean {
+    return this.socket.bufferedAmount <= this.limits.maxBufferedBytes / 2;
+  }
+
+  /**
+   * Resolves true once `hasRoom`, false once the socket is closed. A replay awaits this before
+   * each write instead of writing past the bound, so a client that reads gets any backlog. A
+   * socket whose unsent data does not shrink for `stallMs` does not read: it is closed with 1013.
+   */
+  whenWritable(): Promise<boolean> {
+    if (!this.isOpen) return Promise.resolve(false);
+    if (this.hasRoom) return Promise.resolve(true);
+    if (!this.writable) {
+      const wait = new WritableWait(
+        this.socket,
+        () => this.hasRoom,
+        this.limits.stallMs ?? DEFAULT_STALL_MS,
+        () => this.closeSlow(),
+      );
+      this.writable = wait;
+      const settled = (): void => {
+        if (this.writable === wait) this.writable = undefined;
+      };
+      void wait.done.then(settled);
+    }
+    return this.writable.done;
+  }
+
   /** Writes an already serialized frame (the same Buffer may go to many sockets). */
   sendFrame(frame: string | Buffer): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.metrics?.slowConsumerCloses.inc();
-      this.close(CloseCode.TryAgainLater, 'slow consumer');
+      this.closeSlow();
       return false;
     }
     this.socket.send(frame, SEND_TEXT);
@@ -113,14 +159,20 @@ export class Connection {
   sendWire(frame: WireFrame): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.metrics?.slowConsumerCloses.inc();
-      this.close(CloseCode.TryAgainLater, 'slow consumer');
+      this.closeSlow();
       return false;
     }
     const raw = rawSocketOf(this.socket);
     if (!raw) return this.sendFrame(frame.payload);
     raw.write(frame.bytes);
     return true;
+  }
+
+  /** Closes a socket that does not keep up: its client resumes later from its last seq. */
+  closeSlow(): void {
+    if (!this.isOpen) return;
+    this.metrics?.slowConsumerCloses.inc();
+    this.close(CloseCode.TryAgainLater, 'slow consumer');
   }
 
   close(code: number, reason: string): void {

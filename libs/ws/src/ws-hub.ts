@@ -208,7 +208,11 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     const conn = new Connection(
       ws,
       user,
-      { maxBufferedBytes: this.options.maxBufferedBytes, rate: this.options.rateLimit },
+      {
+        maxBufferedBytes: this.options.maxBufferedBytes,
+        rate: this.options.rateLimit,
+        stallMs: this.options.pingIntervalMs,
+      },
       this.metrics,
       this,
     );

@@ -2,10 +2,10 @@ import { AppError } from '@app/core';
 import type { StoredMessage } from './history-store';
 
 /** What one page of a channel's history may hold in message bytes (at least one message). */
-export const PAGE_MAX_BYTES = 1024 * 1024;
+export const OLDER_PAGE_MAX_BYTES = 1024 * 1024;
 
 /** A page of older messages, for a chat screen's "load older messages". */
-export interface PageRequest {
+export interface OlderPageRequest {
   /** Only messages with seq < before; omitted: the newest ones. */
   readonly before?: number;
   /** At most this many messages (an integer >= 1). */
@@ -14,7 +14,7 @@ export interface PageRequest {
   readonly maxBytes?: number;
 }
 
-export interface Page {
+export interface OlderPage {
   /** The newest kept messages with seq < before, oldest first (the newest last). */
   readonly messages: StoredMessage[];
   /** True when older kept messages remain: ask again with `before` = the first message's seq. */
@@ -23,13 +23,13 @@ export interface Page {
 }
 
 /** A kept message's seq and data size: what a page is chosen from before any body is read. */
-export interface PageCandidate {
+export interface OlderPageCandidate {
   readonly seq: number;
   readonly size: number;
 }
 
 /** Shared by both implementations so bad input fails the same way in either. */
-export function invalidPageRequest({ before, limit }: PageRequest): AppError | undefined {
+export function invalidOlderPageRequest({ before, limit }: OlderPageRequest): AppError | undefined {
   const fields = [
     ...(before !== undefined && !(Number.isSafeInteger(before) && before >= 1)
       ? [{ field: 'before', message: 'must be an integer >= 1' }]
@@ -47,10 +47,10 @@ export function invalidPageRequest({ before, limit }: PageRequest): AppError | u
  * The newest candidates (oldest first, all with seq < before) that fit the limit and the byte
  * bound, and whether older ones remain.
  */
-export function choosePage(
-  candidates: readonly PageCandidate[],
-  { limit, maxBytes = PAGE_MAX_BYTES }: PageRequest,
-): { chosen: PageCandidate[]; hasMore: boolean } {
+export function chooseOlderPage(
+  candidates: readonly OlderPageCandidate[],
+  { limit, maxBytes = OLDER_PAGE_MAX_BYTES }: OlderPageRequest,
+): { chosen: OlderPageCandidate[]; hasMore: boolean } {
   let start = candidates.length;
   let bytes = 0;
   while (start > 0 && candidates.length - start < limit) {

@@ -2,11 +2,11 @@ import { AppError } from '@app/core';
 import type { HistoryStore } from './history-store';
 import type { MakeHistory } from './history.contract';
 import { CONTRACT_OPTIONS, freshChannel } from './history.contract';
-import type { Page } from './page';
+import type { OlderPage } from './older-page';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const texts = (p: Page): string[] => p.messages.map((m) => decoder.decode(m.data));
+const texts = (p: OlderPage): string[] => p.messages.map((m) => decoder.decode(m.data));
 
 /** Appends `count` messages of 10 bytes (`${prefix}${i}`, i < 10); resolves with their seqs. */
 async function appendMany(
@@ -22,9 +22,9 @@ async function appendMany(
   return seqs;
 }
 
-/** `HistoryStore.page`: reading a channel backwards, shared by both implementations. */
-export function describeHistoryPageContract(make: MakeHistory): void {
-  describe('page (reading backwards)', () => {
+/** `HistoryStore.olderPage`: reading a channel backwards, shared by both implementations. */
+export function describeHistoryOlderPageContract(make: MakeHistory): void {
+  describe('olderPage (reading backwards)', () => {
     let close: (() => Promise<void>) | undefined;
     const open = async (): Promise<HistoryStore> => {
       const h = await make(CONTRACT_OPTIONS);
@@ -44,32 +44,32 @@ export function describeHistoryPageContract(make: MakeHistory): void {
         seqA.push((await store.append(a, encoder.encode(`a${i}`), { n: String(i) })).seq);
         await store.append(b, encoder.encode(`b${i}`));
       }
-      const newest = await store.page(a, { limit: 3 });
+      const newest = await store.olderPage(a, { limit: 3 });
       expect(newest.messages.map((m) => m.seq)).toEqual(seqA.slice(4));
       expect(texts(newest)).toEqual(['a5', 'a6', 'a7']);
       expect(newest.messages.map((m) => m.headers)).toEqual([{ n: '5' }, { n: '6' }, { n: '7' }]);
       expect(newest.hasMore).toBe(true);
       expect(newest.epoch).toBe((await store.head(a)).epoch);
 
-      const older = await store.page(a, { before: seqA[4], limit: 3 });
+      const older = await store.olderPage(a, { before: seqA[4], limit: 3 });
       expect(older.messages.map((m) => m.seq)).toEqual(seqA.slice(1, 4));
       expect(older.hasMore).toBe(true);
-      const oldest = await store.page(a, { before: seqA[1], limit: 3 });
+      const oldest = await store.olderPage(a, { before: seqA[1], limit: 3 });
       expect(oldest.messages.map((m) => m.seq)).toEqual(seqA.slice(0, 1));
       expect(oldest.hasMore).toBe(false);
-      expect(await store.page(a, { before: seqA[0], limit: 3 })).toMatchObject({
+      expect(await store.olderPage(a, { before: seqA[0], limit: 3 })).toMatchObject({
         messages: [],
         hasMore: false,
       });
       // `before` need not be a seq of the channel: one of another channel's works too.
-      const between = await store.page(a, { before: (seqA[6] ?? 0) + 1, limit: 100 });
+      const between = await store.olderPage(a, { before: (seqA[6] ?? 0) + 1, limit: 100 });
       expect(between.messages.map((m) => m.seq)).toEqual(seqA);
       expect(between.hasMore).toBe(false);
     });
 
     it('is empty for a channel without messages', async () => {
       const store = await open();
-      const page = await store.page(freshChannel(), { limit: 50 });
+      const page = await store.olderPage(freshChannel(), { limit: 50 });
       expect(page).toMatchObject({ messages: [], hasMore: false });
       expect(page.epoch.length).toBeGreaterThan(0);
     });
@@ -78,10 +78,10 @@ export function describeHistoryPageContract(make: MakeHistory): void {
       const store = await open();
       const a = freshChannel();
       const seqs = await appendMany(store, a, 4, 'x'.repeat(9));
-      const bounded = await store.page(a, { limit: 4, maxBytes: 25 });
+      const bounded = await store.olderPage(a, { limit: 4, maxBytes: 25 });
       expect(bounded.messages.map((m) => m.seq)).toEqual(seqs.slice(2));
       expect(bounded.hasMore).toBe(true);
-      const one = await store.page(a, { limit: 4, maxBytes: 1 });
+      const one = await store.olderPage(a, { limit: 4, maxBytes: 1 });
       expect(one.messages.map((m) => m.seq)).toEqual(seqs.slice(3));
       expect(one.hasMore).toBe(true);
     });
@@ -89,7 +89,7 @@ export function describeHistoryPageContract(make: MakeHistory): void {
     it('rejects a bad before or limit as bad_request', async () => {
       const store = await open();
       for (const request of [{ limit: 0 }, { limit: 1.5 }, { before: 0, limit: 1 }]) {
-        await expect(store.page(freshChannel(), request)).rejects.toMatchObject({
+        await expect(store.olderPage(freshChannel(), request)).rejects.toMatchObject({
           constructor: AppError,
           code: 'bad_request',
         });
