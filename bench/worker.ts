@@ -2,6 +2,7 @@
  * A load-generator process (forked by the orchestrator): it owns sockets and answers commands sent
  * over IPC, so that the clients never share a process with a server they measure.
  */
+import { Chatters } from './lib/chatters';
 import { IdleClients } from './lib/idle-clients';
 import type { CommandName, Commands, Request, Response } from './lib/protocol';
 import { Publisher } from './lib/publisher';
@@ -13,6 +14,7 @@ const MAX_LIFETIME_MS = 10 * 60_000;
 const subscribers = new Subscribers();
 const publisher = new Publisher();
 const idle = new IdleClients();
+const chatters = new Chatters();
 
 type Handlers = { [K in CommandName]: (args: Commands[K]['args']) => unknown };
 
@@ -23,8 +25,11 @@ const handlers: Handlers = {
   publisherSetup: (args) => publisher.setup(args),
   publish: (args) => publisher.publish(args),
   connectIdle: (args) => idle.connect(args),
+  chatSetup: (args) => chatters.open(args),
+  chat: (args) => chatters.run(args),
   closeAll: () => {
     subscribers.closeAll();
+    chatters.closeAll();
     idle.closeAll();
     return null;
   },

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { monoUs, sleepUntil } from './clock';
-import { mergeHistograms, quantileMs } from './histogram';
+import { mergeHistograms, quantileMs, type HistogramData } from './histogram';
 import {
   cpuMs,
   machineTicks,
@@ -31,6 +31,19 @@ export interface FanoutPhase {
   name: string;
   /** Messages/s, or null for max rate (a bounded window of unacknowledged sends). */
   rate: number | null;
+  /** Ratios to raw ws the issue sets for this phase (see `report.ratios`). */
+  targets?: PhaseTargets;
+}
+
+export interface PhaseTargets {
+  /** Server CPU per delivery, ours/raw, at most. */
+  cpu?: number;
+  /** Server + NATS CPU per delivery, ours/raw, at most. */
+  cpuWithNats?: number;
+  /** Deliveries/s, ours/raw, at least. */
+  throughput?: number;
+  /** p99 latency, ours/raw, at most. */
+  p99?: number;
 }
 
 export interface FanoutSettings {
@@ -51,6 +64,8 @@ export interface FanoutPhaseResult {
   offeredMsgPerSec: number | null;
   windowSec: number;
   subscribers: number;
+  /** Deliveries each message makes: 1,000 in the big room, 10 in a small one, 1 for a DM. */
+  deliveriesPerMessage: number;
   publishedInWindow: number;
   publishedPerSec: number;
   deliveriesInWindow: number;
@@ -167,42 +182,102 @@ export class FanoutSession {
       { t0Us, t1Us, rate: phase.rate, window: settings.maxRateWindow, padTo: settings.padTo },
       settings.warmupMs + settings.measureMs + 60_000,
     );
-    const serverPids = Object.fromEntries(target.servers.map((s) => [s.name, s.pid]));
-    const loadPids = Object.fromEntries(
-      [...subscribers, publisher].map((w) => [w.proc.name, w.pid]),
-    );
-    const sample = (): Sample => ({
-      server: sampleCpu(serverPids),
-      serverMain: sampleCpu(serverPids, true),
-      broker: target.brokerPid ? cpuMs(target.brokerPid) : 0,
-      load: sampleCpu(loadPids),
-      machine: machineTicks(),
-    });
+    const meter: Meter = {
+      servers: target.servers,
+      brokerPid: target.brokerPid,
+      loadPids: Object.fromEntries([...subscribers, publisher].map((w) => [w.proc.name, w.pid])),
+    };
 
     await sleepUntil(t0Us);
-    const start = sample();
+    const start = takeSample(meter);
     await settings.onWindowStart?.();
     await sleepUntil(t1Us);
-    const end = sample();
-    const rss = Object.fromEntries(target.servers.map((s) => [s.name, rssKb(s.pid)]));
+    const end = takeSample(meter);
+    const rss = serverRss(target.servers);
     await settings.onWindowEnd?.();
 
     const pub: PublisherReport = await published;
     const reports: SubscriberReport[] = await Promise.all(
       subscribers.map((w) => w.call('drain', DRAIN, DRAIN.maxMs + 10_000)),
     );
-    const result = aggregate(target, phase, settings, pub, reports, start, end, rss);
+    const result = aggregate(target, phase, settings, pub, reports, meter, [start, end], rss);
     log(`    → ${summary(result)}`);
     return result;
   }
 }
 
-interface Sample {
+/** The processes a window charges CPU to. */
+export interface Meter {
+  servers: Server[];
+  /** The broker, measured separately (ours only). */
+  brokerPid?: number;
+  loadPids: Record<string, number>;
+}
+
+export interface Sample {
   server: Record<string, number>;
   serverMain: Record<string, number>;
   broker: number;
   load: Record<string, number>;
   machine: MachineTicks;
+}
+
+export function takeSample(meter: Meter): Sample {
+  const serverPids = Object.fromEntries(meter.servers.map((s) => [s.name, s.pid]));
+  return {
+    server: sampleCpu(serverPids),
+    serverMain: sampleCpu(serverPids, true),
+    broker: meter.brokerPid ? cpuMs(meter.brokerPid) : 0,
+    load: sampleCpu(meter.loadPids),
+    machine: machineTicks(),
+  };
+}
+
+export function serverRss(servers: Server[]): Record<string, number> {
+  return Object.fromEntries(servers.map((s) => [s.name, rssKb(s.pid)]));
+}
+
+type CpuFigures = Pick<
+  FanoutPhaseResult,
+  | 'serverCpuMs'
+  | 'serverMainThreadCpuMs'
+  | 'serverCpuUsPerDelivery'
+  | 'serverCpuUsPerOwnDelivery'
+  | 'brokerCpuMs'
+  | 'brokerCpuUsPerDelivery'
+  | 'loadGenCpuMs'
+  | 'machine'
+  | 'unattributedPct'
+>;
+
+/** CPU of a window [start, end] per delivery; `own(server)` is the deliveries to its sockets. */
+export function cpuFigures(
+  meter: Meter,
+  measureMs: number,
+  [start, end]: [Sample, Sample],
+  deliveries: number,
+  own: (server: Server) => number,
+): CpuFigures {
+  const server = diff(start.server, end.server);
+  const serverCpu = sum(server);
+  const broker = meter.brokerPid ? end.broker - start.broker : null;
+  const load = sum(diff(start.load, end.load));
+  const machine = machineUsage(start.machine, end.machine);
+  const attributedPct = (100 * (serverCpu + (broker ?? 0) + load)) / (measureMs * cpus().length);
+  const perDelivery = (ms: number, n = deliveries): number => (ms * 1000) / Math.max(1, n);
+  return {
+    serverCpuMs: server,
+    serverMainThreadCpuMs: diff(start.serverMain, end.serverMain),
+    serverCpuUsPerDelivery: perDelivery(serverCpu),
+    serverCpuUsPerOwnDelivery: Object.fromEntries(
+      meter.servers.map((s) => [s.name, perDelivery(server[s.name] ?? 0, own(s))]),
+    ),
+    brokerCpuMs: broker,
+    brokerCpuUsPerDelivery: broker === null ? null : perDelivery(broker),
+    loadGenCpuMs: load,
+    machine,
+    unattributedPct: Math.max(0, machine.busy - attributedPct),
+  };
 }
 
 function aggregate(
@@ -211,8 +286,8 @@ function aggregate(
   settings: FanoutSettings,
   pub: PublisherReport,
   reports: SubscriberReport[],
-  start: Sample,
-  end: Sample,
+  meter: Meter,
+  samples: [Sample, Sample],
   rss: Record<string, number>,
 ): FanoutPhaseResult {
   const windowSec = settings.measureMs / 1000;
@@ -220,19 +295,11 @@ function aggregate(
   const deliveries = reports.reduce((n, r) => n + r.receivedInWindow, 0);
   const sentReceived = reports.reduce((n, r) => n + r.sentInWindowReceived, 0);
   const latency = mergeHistograms(reports.map((r) => r.latency));
-  const server = diff(start.server, end.server);
-  const serverCpu = sum(server);
-  const broker = target.brokerPid ? end.broker - start.broker : null;
-  const load = sum(diff(start.load, end.load));
-  const machine = machineUsage(start.machine, end.machine);
-  const attributedPct =
-    (100 * (serverCpu + (broker ?? 0) + load)) / (settings.measureMs * cpus().length);
   const closes: Record<string, number> = {};
   for (const r of reports) {
     for (const [code, n] of Object.entries(r.closes)) closes[code] = (closes[code] ?? 0) + n;
   }
   const bytes = reports.reduce((n, r) => n + r.meanFrameBytes * r.receivedInWindow, 0);
-  const perDelivery = (ms: number, n = deliveries): number => (ms * 1000) / Math.max(1, n);
   const own = (s: Server): number =>
     reports.reduce(
       (n, r, i) => n + (target.subscriberUrls[i] === s.wsUrl ? r.receivedInWindow : 0),
@@ -244,36 +311,31 @@ function aggregate(
     offeredMsgPerSec: phase.rate,
     windowSec,
     subscribers,
+    deliveriesPerMessage: subscribers,
     publishedInWindow: pub.sentInWindow,
     publishedPerSec: pub.sentInWindow / windowSec,
     deliveriesInWindow: deliveries,
     deliveriesPerSec: deliveries / windowSec,
     messagesPerSec: deliveries / windowSec / Math.max(1, subscribers),
     completeness: pub.sentInWindow > 0 ? sentReceived / (pub.sentInWindow * subscribers) : 0,
-    latencyMs: {
-      p50: quantileMs(latency, 0.5),
-      p99: quantileMs(latency, 0.99),
-      max: latency.maxUs / 1000,
-      mean: latency.count > 0 ? latency.sumUs / latency.count / 1000 : NaN,
-      samples: latency.count,
-    },
+    latencyMs: latencySummary(latency),
     ackLatencyMs: { p50: quantileMs(pub.ackLatency, 0.5), p99: quantileMs(pub.ackLatency, 0.99) },
-    serverCpuMs: server,
-    serverMainThreadCpuMs: diff(start.serverMain, end.serverMain),
-    serverCpuUsPerDelivery: perDelivery(serverCpu),
-    serverCpuUsPerOwnDelivery: Object.fromEntries(
-      target.servers.map((s) => [s.name, perDelivery(server[s.name] ?? 0, own(s))]),
-    ),
-    brokerCpuMs: broker,
-    brokerCpuUsPerDelivery: broker === null ? null : perDelivery(broker),
-    loadGenCpuMs: load,
-    machine,
-    unattributedPct: Math.max(0, machine.busy - attributedPct),
+    ...cpuFigures(meter, settings.measureMs, samples, deliveries, own),
     serverRssKb: rss,
     meanFrameBytes: deliveries > 0 ? bytes / deliveries : 0,
     publisherErrors: pub.errors,
     unacknowledged: pub.outstanding,
     closes,
+  };
+}
+
+export function latencySummary(latency: HistogramData): FanoutPhaseResult['latencyMs'] {
+  return {
+    p50: quantileMs(latency, 0.5),
+    p99: quantileMs(latency, 0.99),
+    max: latency.maxUs / 1000,
+    mean: latency.count > 0 ? latency.sumUs / latency.count / 1000 : NaN,
+    samples: latency.count,
   };
 }
 
@@ -324,7 +386,7 @@ function sum(values: Record<string, number>): number {
   return Object.values(values).reduce((a, b) => a + b, 0);
 }
 
-function summary(r: FanoutPhaseResult): string {
+export function summary(r: FanoutPhaseResult): string {
   const problems = [
     ...Object.entries(r.publisherErrors).map(([code, n]) => `${n} ${code} errors`),
     ...(r.unacknowledged > 0 ? [`${r.unacknowledged} sends unacknowledged`] : []),

@@ -40,6 +40,27 @@ export interface PublisherReport {
   outstanding: number;
 }
 
+/** One chatters process's view of a window: what it sent and every delivery of it. */
+export interface ChatReport {
+  sockets: number;
+  /** Deliveries each message should have (room size, or 1 for a DM). */
+  deliveriesPerMessage: number;
+  sent: number;
+  sentInWindow: number;
+  /** Messages with every delivery in (or an `error` answer). */
+  acked: number;
+  receivedInWindow: number;
+  receivedBytes: number;
+  sentInWindowReceived: number;
+  /** Error frames by code (ours). */
+  errors: Record<string, number>;
+  latency: HistogramData;
+  /** Send → last delivery of the message. */
+  ackLatency: HistogramData;
+  outstanding: number;
+  closes: Record<string, number>;
+}
+
 export interface IdleReport {
   connected: number;
   failed: number;
@@ -74,6 +95,27 @@ export interface Commands {
   connectIdle: {
     args: { url: string; auth: Auth; count: number; concurrency: number };
     result: IdleReport;
+  };
+  /**
+   * Opens `count` chatting users (see `Chatters`): sockets alternate over `urls`; ours authenticate
+   * as `${prefix}${i}` and join their room, raw ones name their room or user in the URL.
+   */
+  chatSetup: {
+    args: {
+      urls: string[];
+      auth: Auth;
+      prefix: string;
+      count: number;
+      mode: 'rooms' | 'dms';
+      roomSize: number;
+      concurrency: number;
+    };
+    result: { sockets: number; elapsedMs: number };
+  };
+  /** Chats until t1 at `rate` messages/s, or with `rate` null with `window` messages in flight. */
+  chat: {
+    args: FanoutTiming & { rate: number | null; window: number; padTo: number };
+    result: ChatReport;
   };
   /** Closes every socket of this worker. */
   closeAll: { args: null; result: null };

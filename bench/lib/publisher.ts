@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { monoUs, sleep } from './clock';
 import { Histogram } from './histogram';
 import type { Commands, PublisherReport } from './protocol';
-import { intAfter, openSocket, parseFrame, request } from './sockets';
+import { intAfter, openSocket, rawUrl, parseFrame, request } from './sockets';
 
 const ACK_WAIT_MS = 10_000;
 const TICK_MS = 2;
@@ -26,7 +26,8 @@ export class Publisher {
   async setup(args: Commands['publisherSetup']['args']): Promise<null> {
     this.kind = args.kind;
     this.room = args.room;
-    const ws = await openSocket(args.url, args.auth, 0);
+    const url = args.auth ? args.url : rawUrl(args.url, { room: args.room });
+    const ws = await openSocket(url, args.auth, 0);
     if (args.auth) await request(ws, 'chat.join', { room: args.room }, this.nextRef++);
     ws.on('message', (raw: Buffer) => this.receive(raw));
     this.ws = ws;

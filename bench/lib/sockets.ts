@@ -14,6 +14,11 @@ export function tokenFor(secret: string, userId: string): string {
   return sign({}, secret, { algorithm: 'HS256', subject: userId, expiresIn: '1h' });
 }
 
+/** A raw ws server's URL for a room member (`room`) or a user of direct messages (`user`). */
+export function rawUrl(url: string, params: { room?: string; user?: string }): string {
+  return `${url}?${new URLSearchParams(params).toString()}`;
+}
+
 /**
  * Opens one client socket, authenticated as `${auth.userPrefix}${index}` when `auth` is set, and
  * resolves once it is usable: after `welcome` for ours (the server's first frame), on open for raw.

@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { monoUs, sleep } from './clock';
 import { Histogram } from './histogram';
 import type { Commands, FanoutTiming, SubscriberReport } from './protocol';
-import { intAfter, openSocket, request, runBounded } from './sockets';
+import { intAfter, openSocket, rawUrl, request, runBounded } from './sockets';
 
 /** The send time the publisher puts in every message body: `{"t":<µs>,…}`. */
 const SEND_TIME = Buffer.from('"t":');
@@ -24,7 +24,8 @@ export class Subscribers {
   async subscribe(args: Commands['subscribe']['args']): Promise<Commands['subscribe']['result']> {
     const started = monoUs();
     const { errors } = await runBounded(args.count, args.concurrency, async (i) => {
-      const ws = await openSocket(args.url, args.auth, i);
+      const url = args.auth ? args.url : rawUrl(args.url, { room: args.room });
+      const ws = await openSocket(url, args.auth, i);
       if (args.auth) await request(ws, 'chat.join', { room: args.room }, 1);
       ws.on('message', (raw: Buffer) => this.receive(raw));
       ws.on('close', (code: number) => (this.closes[code] = (this.closes[code] ?? 0) + 1));

@@ -10,10 +10,10 @@ import {
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode } from '@app/core';
-import { WireFrame, WsMetrics, type Connection } from '@app/ws';
+import { WsMetrics, type Connection, type WireFrame } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
-import { encodeStored, toFrame } from './frame-codec';
+import { encodeStored, toFrame, toWireFrame } from './frame-codec';
 import { walkReplay } from './replay-pages';
 
 /** History reads a gap fill tries before it gives up and sends the members to resume. */
@@ -290,7 +290,7 @@ export class ChannelsService {
     const previous = Number(message.headers?.[LAST_SEQ_HEADER]);
     const live: PendingFrame = {
       seq,
-      frame: new WireFrame(toFrame(message.data, seq)),
+      frame: toWireFrame(message.data, seq),
       origin: message.headers?.[ORIGIN_HEADER],
       ...(Number.isSafeInteger(previous) && previous < seq && { previous }),
     };
@@ -330,7 +330,7 @@ export class ChannelsService {
       if (ch.filling !== holding) return false;
       this.deliver(ch, {
         seq: stored.seq,
-        frame: new WireFrame(toFrame(stored.data, stored.seq)),
+        frame: toWireFrame(stored.data, stored.seq),
         origin: stored.headers?.[ORIGIN_HEADER],
       });
       from = stored.seq;

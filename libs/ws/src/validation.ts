@@ -1,5 +1,7 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, type FieldError } from '@app/core';
+import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
+import { compiledDto } from './compiled-dto';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -9,12 +11,51 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** DTOs this configuration has validated: a second pipe of it (global + gateway) passes them. */
+const validated = new WeakSet<object>();
+
+/**
+ * `ValidationPipe` that first tries the DTO's compiled check (`compiled-dto.ts`): a valid body is
+ * built at once; anything else goes through the pipe, which gives the same errors as before.
+ * Gateways get the app's global pipe and `@WsGateway()`'s (Nest's external contexts apply both):
+ * the second one finds the DTO already validated and passes it on.
+ */
+export class CompiledValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const { metatype } = metadata;
+    if (!isBody(metadata) || typeof metatype !== 'function' || metatype.prototype === undefined) {
+      return super.transform(value, metadata) as Promise<unknown>;
+    }
+    if (isObject(value) && validated.has(value) && value instanceof metatype) {
+      return Promise.resolve(value);
+    }
+    const dto = compiledDto(metatype as new () => object)?.(value);
+    if (dto !== undefined) {
+      validated.add(dto);
+      return Promise.resolve(dto);
+    }
+    return (super.transform(value, metadata) as Promise<unknown>).then((result) => {
+      if (isObject(result)) validated.add(result);
+      return result;
+    });
+  }
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A REST body (`'body'`), or a WebSocket or NATS payload (external contexts pass the number). */
+function isBody({ type }: ArgumentMetadata): boolean {
+  return type === 'body' || (type as unknown) === WsParamtype.PAYLOAD;
+}
+
 /**
  * The one validation configuration, for WebSocket frames, REST bodies and NATS events alike:
  * unknown fields are refused, and failures become `bad_request` naming every field at fault.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new CompiledValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

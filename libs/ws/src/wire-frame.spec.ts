@@ -24,7 +24,12 @@ describe(WireFrame.name, () => {
       });
     });
     await new Promise((resolve) => client.once('open', resolve));
-    for (const text of texts) expect(sut.sendWire(new WireFrame(Buffer.from(text)))).toBe(true);
+    for (const text of texts) {
+      const parts = [text.slice(0, 10), text.slice(10, 11), text.slice(11)].map((t) =>
+        Buffer.from(t),
+      );
+      expect(sut.sendWire(new WireFrame(...parts))).toBe(true);
+    }
     expect(await received).toEqual(texts);
     client.close();
     await new Promise((resolve) => server.close(resolve));

@@ -17,6 +17,12 @@ import { AppError } from '@app/core';
 import { attempt } from './attempt';
 import type { Connection } from './connection';
 import { errorData, isPlainObject, refOf } from './frames';
+import {
+  hasStandardReplyAndFilter,
+  withReplyAndErrorFrames,
+  type EventHandler,
+} from './standard-gateway-handler';
+import { WsErrorFilter } from './ws-error.filter';
 import { WsMetrics } from './ws-metrics';
 
 /** As in Nest's own gateways: `@ConnectedSocket()` is the connection, `@MessageBody(key?)` the data. */
@@ -27,9 +33,6 @@ const WS_PARAMS: ParamsFactory = {
     return typeof key === 'string' ? args[1][key] : args[1];
   },
 };
-
-/** A gateway method wrapped in its guards, pipes, interceptors and filters: the reply, if any. */
-type EventHandler = (conn: Connection, data: unknown, event: string) => Promise<unknown>;
 
 /**
  * The `@SubscribeMessage` handlers of every gateway, wrapped once at start-up and shared by all
@@ -44,6 +47,8 @@ export class WsDispatcher implements OnApplicationBootstrap {
   private readonly connectHooks: Array<(conn: Connection, request: IncomingMessage) => unknown> =
     [];
   private readonly disconnectHooks: Array<(conn: Connection) => unknown> = [];
+  /** The error filter of the fast path (it keeps no state). */
+  private readonly errorFilter = new WsErrorFilter();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -69,22 +74,26 @@ export class WsDispatcher implements OnApplicationBootstrap {
         if (taken)
           throw new Error(`WebSocket event "${event}" has two handlers: ${taken} and ${where}`);
         owners.set(event, where);
-        this.handlers.set(
-          event,
-          this.contexts.create(
-            instance,
-            callback,
-            method,
-            PARAM_ARGS_METADATA,
-            WS_PARAMS,
-            undefined,
-            undefined,
-            undefined,
-            'ws',
-          ),
-        );
+        this.handlers.set(event, this.wrap(instance, metatype, callback, method));
       }
     }
+  }
+
+  /** The handler with its enhancers: Nest's pipeline, or the fast path for standard gateways. */
+  private wrap(instance: object, gateway: object, callback: object, method: string): EventHandler {
+    const standard = hasStandardReplyAndFilter(gateway, callback, this.contexts);
+    const handler = this.contexts.create(
+      instance,
+      callback as (...args: unknown[]) => unknown,
+      method,
+      PARAM_ARGS_METADATA,
+      WS_PARAMS,
+      undefined,
+      undefined,
+      standard ? { guards: true, interceptors: false, filters: false } : undefined,
+      'ws',
+    ) as EventHandler;
+    return standard ? withReplyAndErrorFrames(handler, this.errorFilter) : handler;
   }
 
   /**

@@ -12,6 +12,19 @@ const MAX_EVENT_LABELS = 64;
 type Child = Counter.Internal;
 
 /**
+ * A frame counter of one event: the hot path adds to a number, and prom-client gets the sum when
+ * the registry is read. A prom-client child hashes and validates its labels on every `inc`, per
+ * frame in and out.
+ */
+export class Tally {
+  pending = 0;
+
+  inc(value = 1): void {
+    this.pending += value;
+  }
+}
+
+/**
  * Metrics of the /ws endpoint, on the app's prom-client `Registry`. The `Registry` class is the
  * injection token (the app's `MetricsModule` provides one per app, so replicas in one process never
  * collide); without one, a private registry keeps the counting code free of checks. Labels are
@@ -23,11 +36,9 @@ export class WsMetrics {
   readonly rateLimitedClosed: Child;
   readonly slowConsumerCloses: Counter;
   private readonly connections: Gauge<'auth'>;
-  private readonly framesIn: Counter<'event'>;
-  private readonly framesOut: Counter<'event'>;
-  /** Pre-bound children: prom-client hashes the label set on every `labels()` call. */
-  private readonly inChildren = new Map<string, Child>();
-  private readonly outChildren = new Map<string, Child>();
+  /** By event; each label's tally is added to its counter when the registry is read. */
+  private readonly inTallies = new Map<string, Tally>();
+  private readonly outTallies = new Map<string, Tally>();
 
   constructor(@Optional() registry: Registry = new Registry()) {
     const registers = [registry];
@@ -40,17 +51,25 @@ export class WsMetrics {
     // Both series exist from the start, so a dashboard shows 0 rather than nothing.
     this.connections.set({ auth: 'authenticated' }, 0);
     this.connections.set({ auth: 'anonymous' }, 0);
-    this.framesIn = new Counter({
+    const inTallies = this.inTallies;
+    const outTallies = this.outTallies;
+    new Counter({
       name: 'realtime_ws_frames_in_total',
       help: `Frames received past the rate limit, by event (${INVALID_EVENT}: not a frame, ${UNKNOWN_EVENT}: no handler)`,
       labelNames: ['event'],
       registers,
+      collect() {
+        flush(this, inTallies);
+      },
     });
-    this.framesOut = new Counter({
+    new Counter({
       name: 'realtime_ws_frames_out_total',
       help: 'Frames written to sockets, by event (reply, error, welcome, reconnect, channel events)',
       labelNames: ['event'],
       registers,
+      collect() {
+        flush(this, outTallies);
+      },
     });
     const rateLimited = new Counter({
       name: 'realtime_ws_rate_limited_total',
@@ -86,21 +105,35 @@ export class WsMetrics {
   private authenticatedChild?: Gauge.Internal<'auth'>;
   private anonymousChild?: Gauge.Internal<'auth'>;
 
-  frameIn(event: string): Child {
-    return child(this.framesIn, this.inChildren, event);
+  frameIn(event: string): Tally {
+    return tally(this.inTallies, event);
   }
 
-  frameOut(event: string): Child {
-    return child(this.framesOut, this.outChildren, event);
+  frameOut(event: string): Tally {
+    return tally(this.outTallies, event);
   }
 }
 
-function child(counter: Counter<'event'>, children: Map<string, Child>, event: string): Child {
-  let found = children.get(event);
+function tally(tallies: Map<string, Tally>, event: string): Tally {
+  let found = tallies.get(event);
   if (found === undefined) {
-    const label = children.size < MAX_EVENT_LABELS ? event : OTHER_EVENT;
-    found = children.get(label) ?? counter.labels(label);
-    children.set(label, found);
+    const label = tallies.size < MAX_EVENT_LABELS ? event : OTHER_EVENT;
+    found = tallies.get(label) ?? new Tally();
+    tallies.set(label, found);
   }
   return found;
+}
+
+/** Adds what each label counted since the last read to the counter. */
+function flush(counter: Counter<'event'>, tallies: Map<string, Tally>): void {
+  for (const [event, t] of tallies) {
+    // An event mapped to `other` shares its tally: add it once, under the label it was made for.
+    if (t.pending === 0) continue;
+    counter.inc({ event: labelOf(tallies, event, t) }, t.pending);
+    t.pending = 0;
+  }
+}
+
+function labelOf(tallies: Map<string, Tally>, event: string, t: Tally): string {
+  return tallies.get(OTHER_EVENT) === t ? OTHER_EVENT : event;
 }

@@ -1,5 +1,6 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { createValidationPipe } from '@app/ws';
 import { AuthRefreshDto } from '../../connection/dto/auth-refresh.dto';
 import { ChatDirectDto } from './chat-direct.dto';
 import { ChatInboxDto } from './chat-inbox.dto';
@@ -45,6 +46,26 @@ describe('chat DTOs', () => {
     '%p %j → %j',
     (dto, plain, expected) => {
       expect(faults(dto, plain)).toEqual(expected);
+    },
+  );
+});
+
+describe('chat DTOs on the hot path', () => {
+  const pipe = createValidationPipe();
+
+  it.each([
+    [ChatSendDto, { room: 'lobby', ref: 1 }],
+    [ChatDirectDto, { to: 'bob', key: 'k-1' }],
+  ] as Array<[ClassConstructor<object>, object]>)(
+    '%p takes the compiled check: the body is passed on as it came',
+    async (dto, fields) => {
+      const body = JSON.parse('{"__proto__":{"x":1},"text":"hi"}') as object;
+      const plain = { ...fields, body };
+      const validated = (await pipe.transform(plain, { type: 'body', metatype: dto })) as {
+        body: unknown;
+      };
+      expect(validated).toBeInstanceOf(dto);
+      expect(validated.body).toBe(body);
     },
   );
 });
