@@ -1,15 +1,27 @@
 /**
- * Builds the client SDK (libs/client) to stand on its own outside this repository:
- * - index.js: one ES module bundled by esbuild, `@app/protocol` inlined, nothing external;
+ * Builds the client SDK (libs/client) as an npm package that stands on its own:
+ * - index.mjs (ES module) and index.cjs (CommonJS), each one file bundled by esbuild with
+ *   `@app/protocol` inlined and nothing external; the extensions say the format, so neither
+ *   depends on the consumer's `"type"`;
  * - index.d.ts and types/: the declarations tsc emits for libs/client and the libs it imports
  *   (libs/client/tsconfig.lib.json), with every `@app/<lib>` specifier rewritten to the relative
- *   path of that lib's emitted declarations, so a consumer needs no path mapping.
+ *   path of that lib's emitted declarations, so a consumer needs no path mapping;
+ * - package.json (`exports` for `import` and `require`, `types`, `ws` as an optional peer for
+ *   Node < 22, which has no global WebSocket) and README.md.
  *
- *   npm run build:sdk [-- --out <dir>]      (default dist/sdk/client; the folder is replaced)
+ *   npm run build:sdk [-- --out <dir>]      (default dist/sdk; the folder is replaced)
  */
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -31,14 +43,17 @@ function specifier(from: string, to: string): string {
   return path.startsWith('.') ? path : `./${path}`;
 }
 
-async function bundle(out: string): Promise<void> {
+/** The package's own name; its version is the repository's. */
+const PACKAGE_NAME = '@realtime-relay/client';
+
+async function bundle(out: string, format: 'esm' | 'cjs'): Promise<void> {
   const { metafile } = await build({
     absWorkingDir: ROOT,
     entryPoints: [join(LIBS, 'client', 'src', 'index.ts')],
-    outfile: join(out, 'index.js'),
+    outfile: join(out, format === 'esm' ? 'index.mjs' : 'index.cjs'),
     tsconfig: TSCONFIG,
     bundle: true,
-    format: 'esm',
+    format,
     platform: 'neutral',
     target: 'es2022',
     metafile: true,
@@ -79,21 +94,53 @@ function declarations(out: string): string[] {
   return filesIn(types);
 }
 
+function manifest(out: string): void {
+  const { version, license } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+    license: string;
+  };
+  const pkg = {
+    name: PACKAGE_NAME,
+    version,
+    description: 'Client SDK for the realtime-relay WebSocket service (browsers and Node).',
+    license,
+    main: './index.cjs',
+    module: './index.mjs',
+    types: './index.d.ts',
+    exports: {
+      '.': { types: './index.d.ts', import: './index.mjs', require: './index.cjs' },
+      './package.json': './package.json',
+    },
+    files: ['index.mjs', 'index.cjs', 'index.d.ts', 'types', 'README.md'],
+    sideEffects: false,
+    engines: { node: '>=20' },
+    peerDependencies: { ws: '>=8' },
+    peerDependenciesMeta: { ws: { optional: true } },
+  };
+  writeFileSync(join(out, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  copyFileSync(join(LIBS, 'client', 'README.md'), join(out, 'README.md'));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string' } } });
-  const out = resolve(values.out ?? join(ROOT, 'dist', 'sdk', 'client'));
+  const out = resolve(values.out ?? join(ROOT, 'dist', 'sdk'));
   const started = Date.now();
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  await bundle(out);
+  await bundle(out, 'esm');
+  await bundle(out, 'cjs');
   const types = declarations(out);
-  const left = filesIn(out).filter((file) => readFileSync(file, 'utf8').includes('@app/'));
+  manifest(out);
+  const left = filesIn(out).filter(
+    (file) => !file.endsWith('.md') && readFileSync(file, 'utf8').includes('@app/'),
+  );
   if (left.length > 0) throw new Error(`@app/ is still named in ${left.join(', ')}`);
   const size = (files: string[]): string =>
     `${(files.reduce((sum, file) => sum + statSync(file).size, 0) / 1024).toFixed(1)} KiB`;
   const where = relative(process.cwd(), out) || '.';
   console.log(
-    `SDK built in ${Date.now() - started} ms into ${where}: index.js (${size([join(out, 'index.js')])}), ` +
+    `SDK ${PACKAGE_NAME} built in ${Date.now() - started} ms into ${where}: ` +
+      `index.mjs (${size([join(out, 'index.mjs')])}), index.cjs (${size([join(out, 'index.cjs')])}), ` +
       `index.d.ts + types/ (${types.length} files, ${size(types)})`,
   );
 }

@@ -13,6 +13,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { PresenceModule } from './presence/presence.module';
 import { RoomsModule } from './rooms/rooms.module';
 import { loggerOptions } from './logging/logger.options';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -40,6 +41,7 @@ import { loggerOptions } from './logging/logger.options';
     ConsoleModule,
     HealthModule,
     MetricsModule,
+    WebhooksModule,
   ],
 })
 export class AppModule {}

@@ -1,17 +1,18 @@
 import type { INestApplication } from '@nestjs/common';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { RealtimeWsAdapter, WsHub, createValidationPipe } from '@app/ws';
+import { RealtimeWsAdapter, WsHub, WsMetrics, createValidationPipe } from '@app/ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { jsonBodyOptions } from './http/json-body-options';
+import { setupOpenApi } from './http/openapi/openapi';
 import { consoleAssetsDir } from './console/console-assets';
 import { SafeNatsDeserializer } from './rpc/safe-nats.deserializer';
 
 /**
  * Everything main.ts does to the app before `listen`, shared with the e2e tests so they cannot
- * drift: logger, our WS adapter, validation and errors, body limit, OpenAPI at /docs, and (with
+ * drift: logger, our WS adapter, validation and errors, body size and depth limits, OpenAPI at /docs, and (with
  * NATS) the microservice that takes pushes from other services.
  */
 export async function configureApp(app: INestApplication): Promise<INestApplication> {
@@ -21,19 +22,14 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter());
   const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: config.httpMaxBodyBytes });
+  express.useBodyParser(
+    'json',
+    jsonBodyOptions(config.httpMaxBodyBytes, config.limits.jsonMaxDepth, app.get(WsMetrics)),
+  );
   const assets = consoleAssetsDir();
   if (assets) express.useStaticAssets(assets, { index: 'index.html', maxAge: '1h' });
   else app.get(Logger).warn('console page not built: `npm run build` serves it at /', 'Console');
-  const openApi = new DocumentBuilder()
-    .setTitle('Realtime relay')
-    .setDescription(
-      'REST API of the real-time messaging service. WebSocket protocol: docs/protocol.md',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi));
+  setupOpenApi(app);
   if (config.natsServers.length > 0) {
     app.connectMicroservice<MicroserviceOptions>(
       {
@@ -42,7 +38,7 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
           servers: config.natsServers,
           name: `${config.replicaId}-rpc`,
           maxReconnectAttempts: -1,
-          deserializer: new SafeNatsDeserializer(),
+          deserializer: new SafeNatsDeserializer(config.limits.jsonMaxDepth, app.get(WsMetrics)),
         },
       },
       // Not the HTTP app's global pipe and filter: NATS handlers declare their own (RPC errors).

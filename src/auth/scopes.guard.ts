@@ -10,7 +10,7 @@ import { AppError, type Principal } from '@app/core';
 import type { Request } from 'express';
 import { AppConfig } from '../config';
 import { extractToken } from './token-extractor';
-import { TokenService } from './token.service';
+import { TokenGate } from './token-gate';
 import type { Scope } from './scopes';
 
 const SCOPES = Symbol('scopes');
@@ -35,7 +35,7 @@ export const CurrentUser = createParamDecorator(
 @Injectable()
 export class ScopesGuard implements CanActivate {
   constructor(
-    private readonly tokens: TokenService,
+    private readonly gate: TokenGate,
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
   ) {}
@@ -49,9 +49,7 @@ export class ScopesGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = extractToken(request);
-    if (!token) throw new AppError('unauthorized', 'a bearer token is required');
-    const user = this.tokens.verify(token);
+    const user = this.gate.admit(extractToken(request), 'http');
     const needed = this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES, targets) ?? [];
     const missing = needed.filter((scope) => !user.scopes.includes(scope));
     if (missing.length > 0) {

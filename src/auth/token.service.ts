@@ -1,10 +1,11 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { AppError, type Principal } from '@app/core';
+import type { Principal } from '@app/core';
 import type { Algorithm } from 'jsonwebtoken';
 import { AppConfig } from '../config';
 import { isRoomPattern } from './room-patterns';
+import { TokenRefused, refusalReasonOf } from './token-refused';
 
 interface Claims {
   sub?: unknown;
@@ -65,6 +66,7 @@ export class TokenService implements OnModuleInit {
     return this.config.jwt.key.kind === 'secret' && this.config.jwt.key.development;
   }
 
+  /** The token's principal; a refused token throws `TokenRefused` (`unauthorized`). */
   verify(token: string): Principal {
     let claims: Claims;
     try {
@@ -78,10 +80,11 @@ export class TokenService implements OnModuleInit {
         audience: this.config.jwt.audience,
       });
     } catch (error) {
-      throw new AppError('unauthorized', `invalid token: ${(error as Error).message}`);
+      const cause = error as Error;
+      throw new TokenRefused(refusalReasonOf(cause), `invalid token: ${cause.message}`);
     }
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 256) {
-      throw new AppError('unauthorized', 'invalid token: sub must be a non-empty string');
+      throw new TokenRefused('missing_sub', 'invalid token: sub must be a non-empty string');
     }
     return {
       id: claims.sub,

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
 import { AppError, type Principal } from '@app/core';
-import { WsHub, type Connection } from '@app/ws';
+import { WsHub, limitExceeded, type Connection } from '@app/ws';
 import { RoomAccess } from '../auth';
+import { AppConfig } from '../config';
 import { PresenceService } from '../presence/presence.service';
 import type { Body, ChatHistoryReply } from './chat.events';
-import { ChatEvent, inboxChannel, roomChannel } from './chat.subjects';
+import { ChatEvent, inboxChannel, isRoomChannel, roomChannel } from './chat.subjects';
 import { HISTORY_DEFAULT_LIMIT, type ChatHistoryDto } from './dto/chat-history.dto';
 import { RoomHistory } from './room-history.service';
 import type { ChatDirectDto } from './dto/chat-direct.dto';
@@ -33,6 +34,7 @@ export class ChatService implements OnModuleInit {
     private readonly hub: WsHub,
     private readonly access: RoomAccess,
     private readonly roomHistory: RoomHistory,
+    private readonly config: AppConfig,
   ) {}
 
   /** The hub waits for the inbox to be live before it welcomes a connection. */
@@ -62,11 +64,13 @@ export class ChatService implements OnModuleInit {
     { room, since, epoch }: ChatJoinDto,
   ): Promise<{ room: string } & JoinResult> {
     const user = requirePrincipal(conn);
+    const channel = roomChannel(room);
+    if (!this.channels.isMember(conn, channel)) this.assertRoomsUnder(conn);
     await this.access.assertCanJoin(user, room);
-    const joined = await this.channels.join(conn, roomChannel(room), { since, epoch });
+    const joined = await this.channels.join(conn, channel, { since, epoch });
     // A token refreshed meanwhile was re-checked without this room: check it with the new rights.
     if (conn.user !== user && conn.user && !(await this.access.canJoin(conn.user, room))) {
-      this.channels.leave(conn, roomChannel(room));
+      this.channels.leave(conn, channel);
       throw new AppError('forbidden', `not allowed in room "${room}"`);
     }
     // A connection that closed while joining must not be counted present.
@@ -75,6 +79,16 @@ export class ChatService implements OnModuleInit {
       this.roomsOf(conn).add(room);
     }
     return { room, ...joined };
+  }
+
+  /** Joins in progress count: the channels register a member before they read any history. */
+  private assertRoomsUnder(conn: Connection): void {
+    const max = this.config.limits.maxRooms;
+    let rooms = 0;
+    for (const channel of this.channels.channelsOf(conn)) if (isRoomChannel(channel)) rooms++;
+    if (rooms >= max) {
+      throw limitExceeded(this.hub.metrics, 'WS_MAX_ROOMS', max, 'too many rooms joined');
+    }
   }
 
   leave(conn: Connection, { room }: ChatLeaveDto): { room: string; left: boolean } {

@@ -13,4 +13,5 @@ export const ChatEvent = {
 } as const;
 
 export const roomChannel = (room: string): string => `room.${subjectToken(room)}`;
+export const isRoomChannel = (channel: string): boolean => channel.startsWith('room.');
 export const inboxChannel = (userId: string): string => `inbox.${subjectToken(userId)}`;

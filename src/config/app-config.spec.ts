@@ -14,6 +14,13 @@ describe(loadConfig.name, () => {
         rateBurst: 200,
       },
       drainWindowMs: 10_000,
+      limits: {
+        jsonMaxDepth: 32,
+        maxRooms: 128,
+        maxStreams: 128,
+        maxInFlight: 64,
+        maxConnectionsPerUser: 32,
+      },
       history: { maxMessages: 1000, maxAgeMs: 86_400_000, stream: 'RT', replicas: 1 },
       jwt: { key: { kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, development: true } },
     });
@@ -68,6 +75,18 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).env).toBe(
       'production',
     );
+  });
+
+  it('reads the limits and refuses ones that are not positive integers', () => {
+    const sut = loadConfig({
+      JSON_MAX_DEPTH: '8',
+      WS_MAX_ROOMS: '3',
+      MAX_CONNECTIONS_PER_USER: '2',
+    });
+    expect(sut.limits).toMatchObject({ jsonMaxDepth: 8, maxRooms: 3, maxConnectionsPerUser: 2 });
+    expect(() =>
+      loadConfig({ JSON_MAX_DEPTH: '1', WS_MAX_STREAMS: '0', WS_MAX_INFLIGHT: 'many' }),
+    ).toThrow(/JSON_MAX_DEPTH:[^]*WS_MAX_STREAMS:[^]*WS_MAX_INFLIGHT:/);
   });
 
   it('treats an empty variable as unset', () => {

@@ -30,6 +30,14 @@ export class AppConfig {
     pingIntervalMs: number;
   };
   readonly httpMaxBodyBytes!: number;
+  /** Input refused before parsing, and what one connection or user may hold (docs/protocol.md). */
+  readonly limits!: {
+    jsonMaxDepth: number;
+    maxRooms: number;
+    maxStreams: number;
+    maxInFlight: number;
+    maxConnectionsPerUser: number;
+  };
   readonly presence!: {
     graceMs: number;
     /**
@@ -49,6 +57,12 @@ export class AppConfig {
     maxMessages: number;
     maxAgeMs: number;
     replicas: number;
+  };
+  /** Set when `WEBHOOK_URL` is: where and how transitions are reported. */
+  readonly webhooks?: {
+    urls: string[];
+    secret: string;
+    batchMs: number;
   };
 }
 
@@ -100,6 +114,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       pingIntervalMs: schema.WS_PING_INTERVAL_MS,
     },
     httpMaxBodyBytes: schema.HTTP_MAX_BODY_BYTES,
+    limits: {
+      jsonMaxDepth: schema.JSON_MAX_DEPTH,
+      maxRooms: schema.WS_MAX_ROOMS,
+      maxStreams: schema.WS_MAX_STREAMS,
+      maxInFlight: schema.WS_MAX_INFLIGHT,
+      maxConnectionsPerUser: schema.MAX_CONNECTIONS_PER_USER,
+    },
     presence: {
       graceMs: schema.PRESENCE_GRACE_MS,
       heartbeatMs: schema.PRESENCE_HEARTBEAT_MS,
@@ -113,6 +134,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxAgeMs: schema.HISTORY_MAX_AGE_MS,
       replicas: schema.HISTORY_REPLICAS,
     },
+    ...(schema.WEBHOOK_URL &&
+      schema.WEBHOOK_SECRET && {
+        webhooks: {
+          urls: schema.WEBHOOK_URL.split(',').map((url) => url.trim()),
+          secret: schema.WEBHOOK_SECRET,
+          batchMs: schema.WEBHOOK_BATCH_MS,
+        },
+      }),
   });
 }
 

@@ -1,5 +1,15 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -10,10 +20,12 @@ const NATS_SERVER_LIST = new RegExp(String.raw`^\s*${NATS_SERVER}\s*(,\s*${NATS_
 
 const ROOM_PATTERN = String.raw`\s*([A-Za-z0-9._:-]{0,128}\*|[A-Za-z0-9._:-]{1,128})\s*`;
 const ROOMS_OPEN = new RegExp(String.raw`^(\s*none\s*|${ROOM_PATTERN}(,${ROOM_PATTERN})*)$`);
+/** `http(s)://…` entries, comma-separated. */
+const WEBHOOK_URL_LIST = /^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$/;
 
 /**
  * The environment the service reads, validated once at start-up. Every variable is documented in
- * README.md (Configuration). Numbers arrive as strings and are converted before validation.
+ * docs/configuration.md. Numbers arrive as strings and are converted before validation.
  * Rules run bottom-up and only a variable's first failure is reported, so the type rule sits
  * nearest the property name.
  */
@@ -90,6 +102,39 @@ export class EnvSchema {
   @IsInt()
   WS_RATE_BURST: number = 200;
 
+  /** WS frames, REST bodies and NATS payloads nested deeper get `bad_request` before parsing. */
+  @Transform(toInt)
+  @Min(2)
+  @Max(1000)
+  @IsInt()
+  JSON_MAX_DEPTH: number = 32;
+
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  WS_MAX_ROOMS: number = 128;
+
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  WS_MAX_STREAMS: number = 128;
+
+  /** Unanswered requests per connection. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(10_000)
+  @IsInt()
+  WS_MAX_INFLIGHT: number = 64;
+
+  /** Counted across the cluster. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  MAX_CONNECTIONS_PER_USER: number = 32;
+
   @Transform(toInt)
   @Min(100)
   @IsInt()
@@ -145,4 +190,24 @@ export class EnvSchema {
   @IsIn([1, 3, 5], { message: 'HISTORY_REPLICAS must be 1, 3 or 5' })
   @IsInt()
   HISTORY_REPLICAS: number = 1;
+
+  /** Where webhooks go: http(s) URLs, comma-separated. Unset: no webhooks. */
+  @IsOptional()
+  @Matches(WEBHOOK_URL_LIST, {
+    message: 'WEBHOOK_URL must be a comma-separated list of http:// or https:// URLs',
+  })
+  WEBHOOK_URL?: string;
+
+  @ValidateIf((env: EnvSchema) => env.WEBHOOK_URL !== undefined)
+  @MinLength(16, {
+    message: 'WEBHOOK_SECRET (at least 16 characters) is required with WEBHOOK_URL',
+  })
+  @IsString({ message: 'WEBHOOK_SECRET (at least 16 characters) is required with WEBHOOK_URL' })
+  WEBHOOK_SECRET?: string;
+
+  @Transform(toInt)
+  @Min(0)
+  @Max(10_000)
+  @IsInt()
+  WEBHOOK_BATCH_MS: number = 250;
 }

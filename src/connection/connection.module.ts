@@ -24,6 +24,8 @@ import { UserDisconnect } from './user-disconnect.service';
         maxPayloadBytes: config.ws.maxPayloadBytes,
         maxBufferedBytes: config.ws.maxBufferedBytes,
         rateLimit: { perSecond: config.ws.ratePerSecond, burst: config.ws.rateBurst },
+        maxJsonDepth: config.limits.jsonMaxDepth,
+        maxInFlight: config.limits.maxInFlight,
         pingIntervalMs: config.ws.pingIntervalMs,
         drainWindowMs: config.drainWindowMs,
         authenticate: (request) => auth.authenticate(request),

@@ -7,10 +7,13 @@ import {
   Post,
   UseGuards,
 } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OpenInDevelopment, Scope, Scopes, ScopesGuard, TokenService } from '../auth';
 import { AppConfig } from '../config';
+import { ApiErrors } from '../http/openapi/api-errors.decorator';
+import { ErrorBodyDto } from '../http/openapi/error-body.dto';
 import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterViewDto, DevTokenReplyDto } from './dto/console-replies.dto';
 import { DevTokenDto } from './dto/dev-token.dto';
 
 /** What the console page at `/` asks of the service. */
@@ -28,13 +31,15 @@ export class ConsoleController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Development only: a 1 h token for any user (404 with a real key or in production)',
+    security: [],
   })
-  @ApiResponse({
-    status: 200,
-    schema: { example: { token: 'eyJ…', userId: 'alice', development: true } },
+  @ApiOkResponse({ type: DevTokenReplyDto })
+  @ApiNotFoundResponse({
+    type: ErrorBodyDto,
+    description: 'A key is configured or NODE_ENV=production',
   })
-  @ApiResponse({ status: 404, description: 'A key is configured or NODE_ENV=production' })
-  devToken(@Body() { userId, scopes }: DevTokenDto) {
+  @ApiErrors(400)
+  devToken(@Body() { userId, scopes }: DevTokenDto): DevTokenReplyDto {
     if (!this.developmentMode) throw new NotFoundException();
     return { token: this.tokens.sign(userId, { scopes, ttl: '1h' }), userId, development: true };
   }
@@ -46,8 +51,14 @@ export class ConsoleController {
   @OpenInDevelopment()
   @ApiOperation({
     summary: 'Replicas, their connections, channels and message rates (cluster:read in production)',
+    description:
+      'Open in development; with NODE_ENV=production it needs a bearer token with the `cluster:read` scope.',
+    // The empty requirement is development's: no token.
+    security: [{ bearer: [] }, {}],
   })
-  async clusterView() {
+  @ApiOkResponse({ type: ClusterViewDto })
+  @ApiErrors(401, 403)
+  async clusterView(): Promise<ClusterViewDto> {
     const members = await this.cluster.members();
     return {
       development: this.developmentMode,

@@ -1,8 +1,14 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import type { Response } from 'express';
+import { LivenessDto, ReadinessDto } from './dto/health.dto';
 
 @ApiTags('operations')
 @Controller('health')
@@ -13,25 +19,21 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: '200 while the process runs' })
-  live() {
+  @ApiOperation({ summary: '200 while the process runs', security: [] })
+  @ApiOkResponse({ type: LivenessDto })
+  live(): LivenessDto {
     return { status: 'ok' };
   }
 
   /** What a load balancer polls: a draining or broker-less replica must get no new clients. */
   @Get('ready')
-  @ApiOperation({ summary: '200 while serving; 503 while draining or disconnected from NATS' })
-  @ApiResponse({
-    status: 200,
-    schema: { example: { status: 'ready', draining: false, broker: 'connected', connections: 12 } },
+  @ApiOperation({
+    summary: '200 while serving; 503 while draining or disconnected from NATS',
+    security: [],
   })
-  @ApiResponse({
-    status: 503,
-    schema: {
-      example: { status: 'unavailable', draining: true, broker: 'connected', connections: 3 },
-    },
-  })
-  ready(@Res({ passthrough: true }) response: Response) {
+  @ApiOkResponse({ type: ReadinessDto, description: 'Serving' })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'Draining or broker-less' })
+  ready(@Res({ passthrough: true }) response: Response): ReadinessDto {
     const broker = this.relay.state;
     const ready = !this.hub.draining && broker === 'connected';
     response.status(ready ? 200 : 503);

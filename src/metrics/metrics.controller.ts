@@ -14,6 +14,7 @@ export class MetricsController {
   @ApiOperation({
     summary: 'Prometheus metrics of this replica (text exposition format)',
     description: 'Ours are prefixed `realtime_`; process metrics are prom-client defaults.',
+    security: [],
   })
   @ApiProduces(Registry.PROMETHEUS_CONTENT_TYPE)
   @ApiOkResponse({ description: 'Prometheus text format 0.0.4', schema: { type: 'string' } })

@@ -1,18 +1,18 @@
-import { Body, Controller, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
-  ApiHeader,
+  ApiBody,
   ApiOperation,
-  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AppError, type Principal } from '@app/core';
+import type { Principal } from '@app/core';
 import { CurrentUser, Scope, Scopes, ScopesGuard } from '../auth';
+import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
+import { ApiErrors } from '../http/openapi/api-errors.decorator';
+import { PublishedDto } from '../http/openapi/published.dto';
 import { PushNotificationDto } from './dto/push-notification.dto';
 import { NotificationsService } from './notifications.service';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 @ApiTags('notifications')
 @ApiBearerAuth()
@@ -29,32 +29,31 @@ export class NotificationsController {
     description:
       'Answers once the notification is stored in history and relayed to every replica. Needs a service token with the `notifications:publish` scope.',
   })
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Repeating a key within 5 minutes returns the first {id, seq} and delivers once',
+  @ApiIdempotencyKey()
+  @ApiBody({
+    type: PushNotificationDto,
+    examples: {
+      public: {
+        summary: 'To everyone subscribed to a public stream',
+        value: { stream: 'public.news', payload: { title: 'Release 2.1 is out' } },
+      },
+      private: {
+        summary: 'To one user’s private stream',
+        value: {
+          stream: 'private.orders',
+          userId: 'alice',
+          payload: { title: 'Order shipped', orderId: 42 },
+        },
+      },
+    },
   })
-  @ApiAcceptedResponse({
-    description: 'Stored and relayed',
-    schema: { example: { id: '7d0c…', seq: 42 } },
-  })
-  @ApiResponse({ status: 400, description: 'Invalid body: `fields` names each field at fault' })
-  @ApiResponse({ status: 401, description: 'No token, or a bad or expired one' })
-  @ApiResponse({ status: 403, description: 'The token lacks `notifications:publish`' })
-  @ApiResponse({ status: 413, description: 'The body is over the size limit' })
-  @ApiResponse({ status: 503, description: 'The broker is unreachable: retry later' })
+  @ApiAcceptedResponse({ description: 'Stored and relayed', type: PublishedDto })
+  @ApiErrors(400, 401, 403, 413, 429, 503)
   push(
     @Body() dto: PushNotificationDto,
     @CurrentUser() caller: Principal,
-    @Headers('idempotency-key') idempotencyKey?: string,
-  ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new AppError(
-        'bad_request',
-        'Idempotency-Key must be 1-255 printable ASCII characters',
-        [{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }],
-      );
-    }
+    @IdempotencyKey() idempotencyKey?: string,
+  ): Promise<PublishedDto> {
     return this.notifications.push(dto, { idempotencyKey, caller: caller.id });
   }
 }

@@ -7,11 +7,17 @@ import {
   type Published,
 } from '@app/channels';
 import { AppError } from '@app/core';
-import { type Connection } from '@app/ws';
+import { WsMetrics, limitExceeded, type Connection } from '@app/ws';
+import { AppConfig } from '../config';
 import type { NotificationsSubscribeDto } from './dto/notifications-subscribe.dto';
 import type { NotificationsUnsubscribeDto } from './dto/notifications-unsubscribe.dto';
 import type { PushNotificationDto } from './dto/push-notification.dto';
-import { NotificationsEvent, kindOf, streamChannel } from './notifications.subjects';
+import {
+  NotificationsEvent,
+  isStreamChannel,
+  kindOf,
+  streamChannel,
+} from './notifications.subjects';
 
 export interface Subscribed {
   streams: string[];
@@ -34,7 +40,11 @@ export interface PushOptions {
 /** Public and per-user private notification streams on top of `@app/channels`. */
 @Injectable()
 export class NotificationsService {
-  constructor(private readonly channels: ChannelsService) {}
+  constructor(
+    private readonly channels: ChannelsService,
+    private readonly config: AppConfig,
+    private readonly metrics: WsMetrics,
+  ) {}
 
   async subscribe(
     conn: Connection,
@@ -50,6 +60,7 @@ export class NotificationsService {
       );
     }
     const channels = unique.map((stream) => this.channelFor(conn, stream));
+    this.assertStreamsUnder(conn, channels);
     const results = await this.joinAll(conn, channels, (i) => ({
       since: since?.[unique[i]!],
       epoch,
@@ -87,6 +98,17 @@ export class NotificationsService {
       { stream, payload },
       keyed,
     );
+  }
+
+  /** Past the limit, none of the request's streams is added (subscribes in progress count). */
+  private assertStreamsUnder(conn: Connection, channels: string[]): void {
+    const max = this.config.limits.maxStreams;
+    let held = 0;
+    for (const channel of this.channels.channelsOf(conn)) if (isStreamChannel(channel)) held++;
+    const added = channels.filter((channel) => !this.channels.isMember(conn, channel)).length;
+    if (held + added > max) {
+      throw limitExceeded(this.metrics, 'WS_MAX_STREAMS', max, 'too many notification streams');
+    }
   }
 
   /**

@@ -33,3 +33,8 @@ export function streamChannel(stream: string, userId?: string): string {
     ? `private.${subjectToken(userId ?? '')}.${name}`
     : `public.${name}`;
 }
+
+/** Whether a channel is a notification stream's (public or private). */
+export function isStreamChannel(channel: string): boolean {
+  return channel.startsWith('public.') || channel.startsWith('private.');
+}

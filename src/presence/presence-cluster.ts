@@ -37,7 +37,7 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
     number,
     { expected: Set<string>; answers: AnswerMessage[]; done: () => void }
   >();
-  private answerLocally?: (query: QueryMessage) => Record<string, number>;
+  private answerLocally?: (query: QueryMessage) => Map<string, number>;
   private nextQuery = 1;
   private timer?: NodeJS.Timeout;
   private reaper?: NodeJS.Timeout;
@@ -111,7 +111,7 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** What this instance answers to a look-up (local connection counts). */
-  answerWith(answer: (query: QueryMessage) => Record<string, number>): void {
+  answerWith(answer: (query: QueryMessage) => Map<string, number>): void {
     this.answerLocally = answer;
   }
 
@@ -129,12 +129,13 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Asks every live instance (this one included) and sums their counts; an instance that does not
-   * answer within the bound is left out (it is about to be declared dead anyway).
+   * answer within the bound is left out (it is about to be declared dead anyway). A `Map`: user ids
+   * such as `__proto__` or `constructor` are keys like any other.
    */
-  async gather(query: Omit<QueryMessage, 'i' | 'n'>): Promise<Record<string, number>> {
+  async gather(query: Omit<QueryMessage, 'i' | 'n'>): Promise<Map<string, number>> {
     this.assertAvailable();
     const n = this.nextQuery++;
-    const local = this.answerLocally?.({ ...query, i: this.instance, n }) ?? {};
+    const total = this.answerLocally?.({ ...query, i: this.instance, n }) ?? new Map();
     const expected = new Set(this.lastHeard.keys());
     const answers: AnswerMessage[] = [];
     if (expected.size > 0) {
@@ -149,10 +150,9 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
       });
       this.pending.delete(n);
     }
-    const total: Record<string, number> = { ...local };
     for (const answer of answers) {
-      for (const [key, count] of Object.entries(answer.counts))
-        total[key] = (total[key] ?? 0) + count;
+      for (const [key, count] of countsOf(answer.counts))
+        total.set(key, (total.get(key) ?? 0) + count);
     }
     return total;
   }
@@ -233,8 +233,13 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
     const query = decode<QueryMessage>(data);
     if (!query || typeof query.i !== 'string' || query.i === this.instance) return;
     this.heard(query.i);
-    const counts = this.answerLocally?.(query) ?? {};
-    const answer: AnswerMessage = { i: this.instance, n: query.n, counts };
+    const counts = this.answerLocally?.(query) ?? new Map<string, number>();
+    // fromEntries defines own keys: `__proto__` stays a user id on the wire.
+    const answer: AnswerMessage = {
+      i: this.instance,
+      n: query.n,
+      counts: Object.fromEntries(counts),
+    };
     void this.send(PresenceSubject.reply(query.i), answer);
   }
 
@@ -247,4 +252,13 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
     pending.answers.push(answer);
     if (pending.expected.size === 0) pending.done();
   }
+}
+
+/** A peer's counts, keeping only well-formed entries (a peer's message is input too). */
+function countsOf(counts: unknown): Array<[string, number]> {
+  if (typeof counts !== 'object' || counts === null) return [];
+  return Object.entries(counts).filter(
+    (entry): entry is [string, number] =>
+      Number.isSafeInteger(entry[1]) && (entry[1] as number) >= 0,
+  );
 }

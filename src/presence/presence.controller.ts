@@ -1,15 +1,17 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CHANNEL_NAME } from '@app/channels';
 import { AppError, type Principal } from '@app/core';
 import { CurrentUser, RoomAccess, Scope, Scopes, ScopesGuard } from '../auth';
+import { ApiErrors } from '../http/openapi/api-errors.decorator';
+import { RoomPresenceDto, UserPresenceDto } from './dto/presence-replies.dto';
 import { PresenceService } from './presence.service';
 
 @ApiTags('presence')
 @ApiBearerAuth()
 @Controller('presence')
 @UseGuards(ScopesGuard)
-@ApiResponse({ status: 401, description: 'No token, or a bad or expired one' })
+@ApiErrors(400, 401, 403, 503)
 export class PresenceController {
   constructor(
     private readonly presence: PresenceService,
@@ -18,16 +20,12 @@ export class PresenceController {
 
   @Get('users/:userId')
   @Scopes(Scope.PresenceRead)
-  @ApiResponse({ status: 403, description: 'The token lacks `presence:read`' })
   @ApiOperation({
     summary: 'Whether a user is connected anywhere in the cluster, and how many times',
   })
   @ApiParam({ name: 'userId', example: 'alice' })
-  @ApiResponse({
-    status: 200,
-    schema: { example: { userId: 'alice', online: true, connections: 2 } },
-  })
-  async user(@Param('userId') userId: string) {
+  @ApiOkResponse({ type: UserPresenceDto })
+  async user(@Param('userId') userId: string): Promise<UserPresenceDto | undefined> {
     if (userId.length > 256) throw new AppError('bad_request', 'userId is at most 256 characters');
     const [presence] = await this.presence.users([userId]);
     return presence;
@@ -40,12 +38,11 @@ export class PresenceController {
       'A service token with `presence:read`, or a user token of someone who may join the room.',
   })
   @ApiParam({ name: 'room', example: 'lobby' })
-  @ApiResponse({ status: 200, schema: { example: { room: 'lobby', users: ['alice', 'bob'] } } })
-  @ApiResponse({
-    status: 403,
-    description: 'Neither `presence:read` nor the right to join the room',
-  })
-  async room(@Param('room') room: string, @CurrentUser() caller: Principal) {
+  @ApiOkResponse({ type: RoomPresenceDto })
+  async room(
+    @Param('room') room: string,
+    @CurrentUser() caller: Principal,
+  ): Promise<RoomPresenceDto> {
     if (!CHANNEL_NAME.test(room)) {
       throw new AppError('bad_request', 'room must be 1-128 of A-Za-z0-9._:-', [
         { field: 'room', message: 'must be 1-128 of A-Za-z0-9._:-' },

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth';
+import { ConnectionQuota } from './connection-quota';
 import { PresenceCluster } from './presence-cluster';
 import { PresenceController } from './presence.controller';
 import { PresenceGateway } from './presence.gateway';
@@ -8,7 +9,7 @@ import { PresenceService } from './presence.service';
 @Module({
   imports: [AuthModule],
   controllers: [PresenceController],
-  providers: [PresenceCluster, PresenceService, PresenceGateway],
+  providers: [PresenceCluster, ConnectionQuota, PresenceService, PresenceGateway],
   exports: [PresenceService, PresenceCluster],
 })
 export class PresenceModule {}

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { Relay } from '@app/relay';
 import { WsHub, encodeFrame, type Connection } from '@app/ws';
 import { AppConfig } from '../config';
+import { ConnectionQuota } from './connection-quota';
 import { PresenceCluster } from './presence-cluster';
 import { decode, type QueryMessage, type RoomMessage } from './presence.messages';
 import { PresenceEvent, PresenceSubject } from './presence.subjects';
@@ -35,12 +36,14 @@ export class PresenceService implements OnModuleInit {
   private readonly joined = new WeakMap<Connection, Set<string>>();
   /** Local signed-in connections per user. */
   private readonly connections = new Map<string, number>();
+  private readonly occupancyListeners: Array<(room: string, occupied: boolean) => void> = [];
 
   constructor(
     private readonly relay: Relay,
     private readonly cluster: PresenceCluster,
     private readonly hub: WsHub,
     private readonly config: AppConfig,
+    private readonly quota: ConnectionQuota,
   ) {}
 
   onModuleInit(): void {
@@ -94,6 +97,11 @@ export class PresenceService implements OnModuleInit {
     if (state.members.size === 0) this.close(room, state);
   }
 
+  /** Calls `listener` when this replica gets its first member in a room (true) or loses its last. */
+  onLocalOccupancy(listener: (room: string, occupied: boolean) => void): void {
+    this.occupancyListeners.push(listener);
+  }
+
   /** Users in `room` across the cluster. */
   async roomUsers(room: string): Promise<string[]> {
     this.cluster.assertAvailable();
@@ -103,23 +111,25 @@ export class PresenceService implements OnModuleInit {
       return state.view.users().sort();
     }
     const counts = await this.cluster.gather({ room });
-    return Object.keys(counts).sort();
+    return [...counts.keys()].sort();
   }
 
   /** Connections of each user across the cluster. */
   async users(userIds: string[]): Promise<UserPresence[]> {
     const counts = await this.cluster.gather({ users: userIds });
-    return userIds.map((userId) => ({
-      userId,
-      online: (counts[userId] ?? 0) > 0,
-      connections: counts[userId] ?? 0,
-    }));
+    return userIds.map((userId) => {
+      const connections = counts.get(userId) ?? 0;
+      return { userId, online: connections > 0, connections };
+    });
   }
 
   private track(conn: Connection): void {
     const userId = conn.userId;
     if (!userId) return;
-    this.connections.set(userId, (this.connections.get(userId) ?? 0) + 1);
+    const count = (this.connections.get(userId) ?? 0) + 1;
+    // A connection refused here is closed before its welcome and never counted.
+    if (!this.quota.admit(conn, userId, count)) return;
+    this.connections.set(userId, count);
     conn.onClose(() => {
       const left = (this.connections.get(userId) ?? 1) - 1;
       if (left > 0) this.connections.set(userId, left);
@@ -156,6 +166,7 @@ export class PresenceService implements OnModuleInit {
       .catch(() => undefined)
       .finally(() => (state.syncing = false));
     this.rooms.set(room, state);
+    for (const listener of this.occupancyListeners) listener(room, true);
     return state;
   }
 
@@ -163,6 +174,7 @@ export class PresenceService implements OnModuleInit {
     state.unsubscribe();
     state.view.close();
     this.rooms.delete(room);
+    for (const listener of this.occupancyListeners) listener(room, false);
   }
 
   private transition(room: string, state: Room, userId: string, present: boolean): void {
@@ -213,20 +225,18 @@ export class PresenceService implements OnModuleInit {
     this.logger.debug({ room, userId, transition, msg: 'presence change' });
   }
 
-  private localCounts(query: QueryMessage): Record<string, number> {
+  private localCounts(query: QueryMessage): Map<string, number> {
     if (typeof query.room === 'string') {
       // Everyone this replica sees in the room, users in their grace period included, so that a
       // gathered answer matches a member replica's own view (only the keys are read).
       const state = this.rooms.get(query.room);
-      if (!state) return {};
-      return Object.fromEntries(
-        state.view.users().map((user) => [user, state.local.get(user) ?? 0]),
-      );
+      if (!state) return new Map();
+      return new Map(state.view.users().map((user) => [user, state.local.get(user) ?? 0]));
     }
-    const counts: Record<string, number> = {};
+    const counts = new Map<string, number>();
     for (const userId of Array.isArray(query.users) ? query.users.filter(isString) : []) {
       const count = this.connections.get(userId);
-      if (count) counts[userId] = count;
+      if (count) counts.set(userId, count);
     }
     return counts;
   }

@@ -1,12 +1,12 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { AppError } from '@app/core';
-import { MALFORMED } from './safe-nats.deserializer';
+import { RefusedInput } from './refused-input';
 
-/** Runs before validation: a message that was not JSON is refused as such, not as a bad field. */
+/** Runs before validation: a message refused unparsed is refused as such, not as a bad field. */
 @Injectable()
 export class RejectMalformedPipe implements PipeTransform {
   transform(value: unknown): unknown {
-    if (value === MALFORMED) throw new AppError('bad_request', 'the message is not valid JSON');
+    if (value instanceof RefusedInput) throw new AppError('bad_request', value.reason);
     return value;
   }
 }

@@ -1,6 +1,7 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { AppError } from '@app/core';
 import { EMPTY, throwError, type Observable } from 'rxjs';
+import { natsBadInput } from './nats-bad-input';
 
 /** The error a request/reply caller receives: the contract's codes, as over HTTP and WebSocket. */
 export interface RpcErrorBody {
@@ -46,7 +47,8 @@ export class RpcEventErrorFilter implements RpcExceptionFilter<unknown> {
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const body = toBody(exception, this.logger);
     const subject = host.switchToRpc().getContext<{ getSubject?: () => string }>().getSubject?.();
-    this.logger.warn({ subject, ...body, msg: 'NATS event refused' });
+    // Logged at most once a minute per subject: a flood of bad events must not flood the log.
+    if (body.code !== 'internal') natsBadInput.note(subject ?? '', { subject, ...body });
     return EMPTY;
   }
 }

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import type { ConsumerDeserializer, IncomingEvent, IncomingRequest } from '@nestjs/microservices';
-import { isPlainObject } from '@app/ws';
-
-/** What a handler receives for a message that is not JSON: validation then refuses it. */
-export const MALFORMED = Object.freeze({ malformed: 'the message is not valid JSON' });
+import { exceedsJsonDepth, isPlainObject, jsonDepthMessage, type WsMetrics } from '@app/ws';
+import { natsBadInput } from './nats-bad-input';
+import { RefusedInput } from './refused-input';
 
 const decoder = new TextDecoder();
 
@@ -15,9 +13,13 @@ const decoder = new TextDecoder();
  * Packets from Nest clients (`{pattern, data, id?}`) pass as they are; any other JSON is taken as
  * the data of the subject's pattern. A plain NATS request (a reply subject, no Nest `id`) gets an
  * id, so it is answered like a Nest request instead of being handled as a fire-and-forget event.
+ * A message nested deeper than `maxDepth` is refused before `JSON.parse`, as WS frames are.
  */
 export class SafeNatsDeserializer implements ConsumerDeserializer {
-  private readonly logger = new Logger(SafeNatsDeserializer.name);
+  constructor(
+    private readonly maxDepth: number,
+    private readonly metrics: WsMetrics,
+  ) {}
 
   deserialize(
     value: Uint8Array,
@@ -33,16 +35,24 @@ export class SafeNatsDeserializer implements ConsumerDeserializer {
   }
 
   private parse(value: Uint8Array, pattern: string): IncomingRequest | IncomingEvent {
+    if (exceedsJsonDepth(value, this.maxDepth)) {
+      this.metrics.tooDeepRefusals.inc();
+      return this.refuse(pattern, jsonDepthMessage(this.maxDepth));
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(decoder.decode(value));
     } catch {
-      this.logger.warn({ subject: pattern, msg: 'NATS message is not valid JSON' });
-      return { pattern, data: MALFORMED };
+      return this.refuse(pattern, 'the message is not valid JSON');
     }
     if (isPlainObject(parsed) && (parsed.pattern !== undefined || parsed.data !== undefined)) {
       return parsed as unknown as IncomingRequest | IncomingEvent;
     }
     return { pattern, data: parsed };
+  }
+
+  private refuse(pattern: string, reason: string): IncomingEvent {
+    natsBadInput.note(pattern, { subject: pattern, reason });
+    return { pattern, data: new RefusedInput(reason) };
   }
 }

@@ -282,7 +282,7 @@ describe('@app/client against real replicas', () => {
     let calls = 0;
     const erin = open({ url: a.wsUrl, getToken: () => tokens[calls++] ?? tokenFor('erin') });
     const refused = await next(erin, 'disconnect');
-    expect(refused).toMatchObject({ code: 4001, reason: 'unauthorized' });
+    expect(refused).toMatchObject({ code: 4001, reason: 'token expired' });
     await reach(erin, 'live');
     expect(calls).toBe(2);
     await expect(erin.join('sdk-auth')).resolves.toMatchObject({ room: 'sdk-auth' });

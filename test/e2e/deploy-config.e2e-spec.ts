@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { getMetadataStorage } from 'class-validator';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { loadConfig } from '../../src/config';
-import { EnvSchema } from '../../src/config/env.schema';
+import { schemaDefaults } from '../support/env-schema';
+import { at } from '../support/tree';
 
 /**
  * Static checks of the deployment files: no Docker engine or Traefik runs here, so what matters in
@@ -18,18 +18,6 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 type Yaml = Record<string, unknown>;
 const loadYaml = (path: string): Yaml =>
   load(read(path), { schema: CORE_SCHEMA.withTags(mergeTag) }) as Yaml;
-
-/** Follows `a.b.c` through parsed YAML; fails naming the path when a step is missing. */
-function at(tree: unknown, path: string): unknown {
-  let node = tree;
-  for (const key of path.split('.')) {
-    if (node === null || typeof node !== 'object' || !(key in node)) {
-      throw new Error(`missing ${path} (stopped at ${key})`);
-    }
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
 
 /**
  * Compose's interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`,
@@ -61,17 +49,6 @@ function durationMs(value: unknown): number {
   return Number(match[1]) * (unit ?? 1000);
 }
 
-/** Every variable the service validates, with its default (undefined when it has none). */
-function schemaDefaults(): Map<string, unknown> {
-  const names = new Set(
-    getMetadataStorage()
-      .getTargetValidationMetadatas(EnvSchema, '', true, false)
-      .map((m) => m.propertyName),
-  );
-  const instance = new EnvSchema() as unknown as Record<string, unknown>;
-  return new Map([...names].map((name) => [name, instance[name]]));
-}
-
 /** Not in the compose service's environment, on purpose. */
 const NOT_IN_COMPOSE: Record<string, string> = {
   REPLICA_ID: 'must differ per container: the default (host name + pid) does that',
@@ -87,6 +64,8 @@ const PRODUCTION_DEFAULTS: Record<string, string> = {
   LOG_LEVEL: 'info',
   JWT_ISSUER: '',
   JWT_AUDIENCE: '',
+  WEBHOOK_URL: '',
+  WEBHOOK_SECRET: '',
 };
 
 const JWT_SECRET = 'x'.repeat(40);
@@ -132,13 +111,44 @@ describe('deployment files', () => {
     const final = stages.at(-1)!;
     const finalOf = (keyword: string) => final.lines.filter((l) => l.keyword === keyword);
 
-    it('builds on Node 20 in several stages', () => {
+    it('builds on Node 22 LTS in several stages, which the engines range admits', () => {
       const nodeImage = instructions.find(
         (l) => l.keyword === 'ARG' && /^NODE_IMAGE=/.test(l.args),
       );
-      expect(nodeImage?.args).toMatch(/^NODE_IMAGE=node:20[.-]/);
+      expect(nodeImage?.args).toMatch(/^NODE_IMAGE=node:22[.-]/);
+      // Node 20 stays supported for development machines and CI.
+      const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines;
+      expect(engines.node).toBe('>=20');
       expect(stages.length).toBeGreaterThanOrEqual(2);
       for (const stage of stages) expect(stage.lines[0]?.args).toMatch(/^\$\{NODE_IMAGE\}\s/);
+    });
+
+    it('pins the base image by digest, or says why not and how to', () => {
+      const image = /^NODE_IMAGE=(\S+)/.exec(
+        instructions.find((l) => l.keyword === 'ARG' && /^NODE_IMAGE=/.test(l.args))?.args ?? '',
+      )?.[1];
+      if (!/@sha256:[0-9a-f]{64}$/.test(image ?? '')) {
+        expect(read('Dockerfile')).toMatch(/Not pinned by digest: .+\n[\s\S]*@sha256:<digest>/);
+      }
+    });
+
+    it('carries the OCI labels that say what the image is and where it came from', () => {
+      const labels = finalOf('LABEL')
+        .map((l) => l.args)
+        .join(' ');
+      for (const key of [
+        'title',
+        'description',
+        'licenses',
+        'source',
+        'version',
+        'revision',
+        'created',
+      ]) {
+        expect(labels).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${key}="[^"]*"`));
+      }
+      const args = finalOf('ARG').map((l) => l.args.split('=')[0]);
+      for (const used of labels.matchAll(/\$\{(\w+)\}/g)) expect(args).toContain(used[1]);
     });
 
     it('ships production dependencies only, and the build', () => {

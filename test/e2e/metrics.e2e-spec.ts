@@ -7,47 +7,8 @@ import {
 } from '@app/testing';
 import request from 'supertest';
 import { startReplica } from '../support/replica';
+import { parse, Scrape } from '../support/prometheus';
 import { tokenFor } from '../support/tokens';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** One scrape of GET /metrics, parsed. */
-class Scrape {
-  constructor(
-    readonly text: string,
-    readonly samples: Sample[],
-  ) {}
-
-  /** The sum of `name`'s samples that carry every label in `labels`. */
-  value(name: string, labels: Record<string, string> = {}): number {
-    return this.samples
-      .filter((s) => s.name === name)
-      .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-      .reduce((sum, s) => sum + s.value, 0);
-  }
-
-  has(name: string): boolean {
-    return this.samples.some((s) => s.name === name);
-  }
-}
-
-function parse(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!match) throw new Error(`not a Prometheus sample: ${line}`);
-      const labels: Record<string, string> = {};
-      for (const [, k, v] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
-        labels[k!] = v!;
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
 
 const USERS = ['metrics-alice', 'metrics-bob', 'metrics-carol', 'metrics-slow'];
 const ROOM = 'metrics-secret-room';

@@ -67,6 +67,8 @@ interface Member {
   busy?: Promise<unknown>;
 }
 
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
 interface Channel {
   readonly name: string;
   readonly members: Map<Connection, Member>;
@@ -188,6 +190,11 @@ export class ChannelsService {
   async isJoined(conn: Connection, channel: string): Promise<boolean> {
     await this.channels.get(channel)?.members.get(conn)?.busy;
     return this.isMember(conn, channel);
+  }
+
+  /** The channels `conn` is in or joining (for per-connection limits). */
+  channelsOf(conn: Connection): ReadonlySet<string> {
+    return this.memberships.get(conn) ?? NO_CHANNELS;
   }
 
   /** Local connections in `channel` (for presence and metrics). */

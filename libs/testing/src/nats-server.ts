@@ -45,7 +45,7 @@ function killAllOnExit(): void {
 }
 
 /** `NATS_SERVER_BIN`, else `nats-server` from PATH, else the sbin dirs Debian installs into. */
-function natsServerBinary(): string {
+export function natsServerBinary(): string {
   const fromEnv = process.env.NATS_SERVER_BIN;
   if (fromEnv) return fromEnv;
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];

@@ -15,6 +15,7 @@ import { TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { ValidationTypes, getMetadataStorage, type ValidationArguments } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
+import { opaqueFieldsOf } from './opaque';
 
 type Check = (object: Record<string, unknown>, value: unknown) => boolean;
 
@@ -119,18 +120,23 @@ function compileProperty(
   return property;
 }
 
-/** `@Type`, `@Transform`, `@Expose` or `@Exclude`: class-transformer would change the values. */
+/**
+ * `@Type`, `@Transform`, `@Expose` or `@Exclude`: class-transformer would change the values. An
+ * `@Opaque()` field's own decorators only keep the value as it came, which this check does anyway.
+ */
 function hasTransformRules(metatype: new () => object, properties: string[]): boolean {
   const storage = defaultMetadataStorage;
+  const opaque = new Set(opaqueFieldsOf(metatype));
   return (
     storage.getStrategy(metatype) !== 'none' ||
     storage.getExposedMetadatas(metatype).length > 0 ||
     storage.getExcludedMetadatas(metatype).length > 0 ||
     properties.some(
       (name) =>
-        storage.findTypeMetadata(metatype, name) !== undefined ||
-        storage.findTransformMetadatas(metatype, name, TransformationType.PLAIN_TO_CLASS).length >
-          0,
+        (!opaque.has(name) && storage.findTypeMetadata(metatype, name) !== undefined) ||
+        (!opaque.has(name) &&
+          storage.findTransformMetadatas(metatype, name, TransformationType.PLAIN_TO_CLASS).length >
+            0),
     )
   );
 }

@@ -206,6 +206,11 @@ export class Connection {
     };
   }
 
+  /** Requests being handled and not yet answered. */
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
   /** Resolves once no request of this connection is being handled. */
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();

@@ -2,6 +2,8 @@ import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@ne
 import { AppError, type FieldError } from '@app/core';
 import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import { compiledDto } from './compiled-dto';
+import { isPlainObject } from './frames';
+import { opaqueFieldsOf } from './opaque';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -19,12 +21,20 @@ const validated = new WeakSet<object>();
  * built at once; anything else goes through the pipe, which gives the same errors as before.
  * Gateways get the app's global pipe and `@WsGateway()`'s (Nest's external contexts apply both):
  * the second one finds the DTO already validated and passes it on.
+ *
+ * On the pipe's path, `@Opaque()` fields are left as they came: Nest's prototype-key stripping
+ * (in place, at every level) would delete a body's `__proto__` or `constructor` key. The envelope
+ * is still stripped, and opaque values are only read (never merged into anything), so no
+ * prototype is at risk.
  */
 export class CompiledValidationPipe extends ValidationPipe {
+  /** Opaque values of the requests on the pipe's path, by identity. */
+  private readonly opaque = new WeakSet<object>();
+
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const { metatype } = metadata;
     if (!isBody(metadata) || typeof metatype !== 'function' || metatype.prototype === undefined) {
-      return super.transform(value, metadata) as Promise<unknown>;
+      return this.throughPipe(value, metadata);
     }
     if (isObject(value) && validated.has(value) && value instanceof metatype) {
       return Promise.resolve(value);
@@ -34,10 +44,25 @@ export class CompiledValidationPipe extends ValidationPipe {
       validated.add(dto);
       return Promise.resolve(dto);
     }
-    return (super.transform(value, metadata) as Promise<unknown>).then((result) => {
+    return this.throughPipe(value, metadata).then((result) => {
       if (isObject(result)) validated.add(result);
       return result;
     });
+  }
+
+  private throughPipe(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (isPlainObject(value)) {
+      for (const field of opaqueFieldsOf(metadata.metatype)) {
+        const kept = value[field];
+        if (isObject(kept)) this.opaque.add(kept);
+      }
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+
+  protected override stripProtoKeys(value: unknown): void {
+    if (isObject(value) && this.opaque.has(value)) return;
+    super.stripProtoKeys(value);
   }
 }
 

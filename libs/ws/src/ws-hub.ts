@@ -10,9 +10,12 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { AppError, CloseCode, type Principal } from '@app/core';
 import { attempt } from './attempt';
+import { BadInputLog } from './bad-input-log';
 import { Connection, type ConnectionOwner } from './connection';
 import { ExpiryWheel } from './expiry-wheel';
 import { errorData, isPlainObject, refOf, type Ref } from './frames';
+import { exceedsJsonDepth, jsonDepthMessage } from './json-depth';
+import { limitExceeded } from './limits';
 import { INVALID_EVENT, UNKNOWN_EVENT, WsMetrics } from './ws-metrics';
 import { WsDispatcher } from './ws-dispatcher';
 import { WS_OPTIONS, type WsOptions } from './ws-options';
@@ -38,6 +41,7 @@ type RefreshListener = (conn: Connection) => unknown;
 @Injectable()
 export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
   private readonly logger = new Logger(WsHub.name);
+  private readonly badInput = new BadInputLog(WsHub.name);
   private readonly server: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly connectListeners: ConnectListener[] = [];
@@ -190,12 +194,15 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     try {
       user = this.options.authenticate(request);
     } catch (error) {
-      refused = error instanceof Error ? error.message : 'unauthorized';
+      // The authenticator logs and counts refused tokens, and its AppError's message is the close
+      // reason; anything else is a bug, logged here.
+      refused = 'unauthorized';
+      if (error instanceof AppError) refused = error.message;
+      else this.logger.error({ err: error, msg: 'authentication failed' });
     }
     this.server.handleUpgrade(request, socket, head, (ws) => {
       if (refused !== undefined) {
-        this.logger.debug({ reason: refused, msg: 'connection refused' });
-        ws.close(CloseCode.Unauthorized, 'unauthorized');
+        ws.close(CloseCode.Unauthorized, refused);
       } else if (this.draining) {
         ws.close(CloseCode.ServiceRestart, 'draining');
       } else {
@@ -290,46 +297,31 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     if (verdict === 'limited') {
       this.metrics.rateLimitedRejected.inc();
       // Parsed only for its ref, so the client knows which request was refused (not applied).
-      return this.reject(
-        conn,
-        refOf(parseQuietly(raw)),
-        new AppError('rate_limited', 'too many frames, slow down'),
-      );
+      const ref = this.tooDeep(raw) ? undefined : refOf(parseQuietly(raw));
+      return this.reject(conn, ref, new AppError('rate_limited', 'too many frames, slow down'));
     }
-    if (isBinary) {
-      this.metrics.frameIn(INVALID_EVENT).inc();
-      return this.reject(
-        conn,
-        undefined,
-        new AppError('bad_request', 'binary frames are not supported'),
-      );
+    if (isBinary) return this.refuseInput(conn, undefined, 'binary frames are not supported');
+    // Before any parse: deep nesting costs later stages (validation recursion) far more than its size.
+    if (this.tooDeep(raw)) {
+      this.metrics.tooDeepRefusals.inc();
+      return this.refuseInput(conn, undefined, jsonDepthMessage(this.options.maxJsonDepth));
     }
     let frame: unknown;
     try {
       // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
       frame = JSON.parse((raw as Buffer).toString());
     } catch {
-      this.metrics.frameIn(INVALID_EVENT).inc();
-      return this.reject(conn, undefined, new AppError('bad_request', 'frame is not valid JSON'));
+      return this.refuseInput(conn, undefined, 'frame is not valid JSON');
     }
     if (!isPlainObject(frame) || typeof frame.event !== 'string') {
-      this.metrics.frameIn(INVALID_EVENT).inc();
-      return this.reject(
-        conn,
-        undefined,
-        new AppError('bad_request', 'a frame is {"event": string, "data": object}'),
-      );
+      return this.refuseInput(conn, undefined, 'a frame is {"event": string, "data": object}');
     }
     const data = frame.data ?? {};
     const ref = refOf(data);
-    if (!isPlainObject(data)) {
-      this.metrics.frameIn(INVALID_EVENT).inc();
-      return this.reject(conn, ref, new AppError('bad_request', '"data" must be an object'));
-    }
+    if (!isPlainObject(data)) return this.refuseInput(conn, ref, '"data" must be an object');
     const event = frame.event;
     if (!this.dispatcher.handles(event)) {
-      this.metrics.frameIn(UNKNOWN_EVENT).inc();
-      return this.reject(conn, ref, new AppError('bad_request', `unknown event "${event}"`));
+      return this.refuseInput(conn, ref, `unknown event "${event}"`, UNKNOWN_EVENT);
     }
     // A registered handler's name: bounded by the code, whatever clients send.
     this.metrics.frameIn(event).inc();
@@ -344,7 +336,33 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
         ),
       );
     }
+    const maxInFlight = this.options.maxInFlight;
+    if (conn.inFlightCount >= maxInFlight) {
+      const what = 'too many requests unanswered on this connection';
+      return this.reject(
+        conn,
+        ref,
+        limitExceeded(this.metrics, 'WS_MAX_INFLIGHT', maxInFlight, what),
+      );
+    }
     this.dispatcher.dispatch(conn, event, data);
+  }
+
+  private tooDeep(raw: RawData): boolean {
+    return exceedsJsonDepth(raw as Buffer, this.options.maxJsonDepth);
+  }
+
+  /** A frame that is not a usable request: `bad_request`, counted, logged once a minute at most. */
+  private refuseInput(
+    conn: Connection,
+    ref: Ref | undefined,
+    reason: string,
+    label = INVALID_EVENT,
+  ): void {
+    this.metrics.frameIn(label).inc();
+    const logged = reason.slice(0, 200); // an event name is client input
+    this.badInput.note(conn.id, { connectionId: conn.id, userId: conn.userId, reason: logged });
+    this.reject(conn, ref, new AppError('bad_request', reason));
   }
 
   private reject(conn: Connection, ref: Ref | undefined, error: AppError): void {

@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { LIMIT_NAMES, type LimitName } from './limits';
 
 /** `event` label of an inbound frame that is not a usable `{"event","data"}` object. */
 export const INVALID_EVENT = 'invalid';
@@ -35,6 +36,10 @@ export class WsMetrics {
   readonly rateLimitedRejected: Child;
   readonly rateLimitedClosed: Child;
   readonly slowConsumerCloses: Counter;
+  /** Requests and connections refused by a limit, by the limit's variable name. */
+  readonly limitRefusals: Record<LimitName, Child>;
+  /** WS frames, REST bodies and NATS payloads refused for nesting deeper than JSON_MAX_DEPTH. */
+  readonly tooDeepRefusals: Child;
   private readonly connections: Gauge<'auth'>;
   /** By event; each label's tally is added to its counter when the registry is read. */
   private readonly inTallies = new Map<string, Tally>();
@@ -86,6 +91,17 @@ export class WsMetrics {
       help: 'Connections closed with 1013 because their send buffer passed the bound',
       registers,
     });
+    const refusals = new Counter({
+      name: 'realtime_limit_refusals_total',
+      help: 'Requests answered limit_exceeded (and connections closed over MAX_CONNECTIONS_PER_USER), and input refused over JSON_MAX_DEPTH, by limit',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.limitRefusals = Object.fromEntries(
+      LIMIT_NAMES.map((name) => [name, refusals.labels(name)]),
+    ) as Record<LimitName, Child>;
+    this.tooDeepRefusals = refusals.labels('JSON_MAX_DEPTH');
+    for (const each of [...Object.values(this.limitRefusals), this.tooDeepRefusals]) each.inc(0);
   }
 
   /** The open-connections gauge of one kind of connection: inc on open, dec on close. */

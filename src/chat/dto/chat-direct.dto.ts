@@ -1,5 +1,5 @@
 import { IsDefined, IsString, Length } from 'class-validator';
-import { IsStringOrObject, WsRequest } from '@app/ws';
+import { IsStringOrObject, Opaque, WsRequest } from '@app/ws';
 import type { Body } from '../chat.events';
 import { IsIdempotencyKey } from './idempotency-key';
 
@@ -10,6 +10,7 @@ export class ChatDirectDto extends WsRequest {
 
   @IsDefined()
   @IsStringOrObject()
+  @Opaque()
   body!: Body;
 
   /** Repeating the send with the same key within 5 minutes returns the first {id, seq}, stored once. */

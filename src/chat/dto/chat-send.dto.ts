@@ -1,6 +1,6 @@
 import { IsDefined, Matches } from 'class-validator';
 import { CHANNEL_NAME } from '@app/channels';
-import { IsStringOrObject, WsRequest } from '@app/ws';
+import { IsStringOrObject, Opaque, WsRequest } from '@app/ws';
 import type { Body } from '../chat.events';
 import { IsIdempotencyKey } from './idempotency-key';
 
@@ -10,6 +10,7 @@ export class ChatSendDto extends WsRequest {
 
   @IsDefined()
   @IsStringOrObject()
+  @Opaque()
   body!: Body;
 
   /** Repeating the send with the same key within 5 minutes returns the first {id, seq}, stored once. */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, Matches, ValidateBy } from 'class-validator';
+import { Opaque } from '@app/ws';
 import { STREAM_NAME, kindOf } from '../notifications.subjects';
 
 /** Private streams need their recipient; public ones refuse one, so no caller thinks it addressed a user. */
@@ -28,14 +29,25 @@ export class PushNotificationDto {
   })
   stream!: string;
 
+  // No example here: Swagger UI would put it into the public stream's example body (a 400).
   @ApiPropertyOptional({
-    example: 'alice',
     description: 'The recipient: required for a private stream, refused for a public one',
   })
   @IsRecipientOfStream()
   userId?: string;
 
-  @ApiProperty({ example: { title: 'Order shipped', orderId: 42 }, description: 'Any JSON value' })
+  @ApiProperty({
+    description: 'Any JSON value but null, delivered exactly as sent',
+    oneOf: [
+      { type: 'object', additionalProperties: true },
+      { type: 'array', items: {} },
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+    ],
+    example: { title: 'Order shipped', orderId: 42 },
+  })
   @IsDefined({ message: 'payload is required' })
+  @Opaque()
   payload!: unknown;
 }
