@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PresenceModule } from './presence/presence.module';
+import { RoomsModule } from './rooms/rooms.module';
 import { loggerOptions } from './logging/logger.options';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -43,6 +44,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     ChatModule,
     NotificationsModule,
     PresenceModule,
+    RoomsModule,
     ConsoleModule,
     HealthModule,
     MetricsModule,

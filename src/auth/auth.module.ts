@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { RoomAccess } from './room-access';
 import { ScopesGuard } from './scopes.guard';
 import { TokenGate } from './token-gate';
 import { TokenService } from './token.service';
@@ -7,7 +8,7 @@ import { WsAuthenticator } from './ws-authenticator';
 
 @Module({
   imports: [JwtModule.register({})],
-  providers: [TokenService, TokenGate, WsAuthenticator, ScopesGuard],
-  exports: [TokenService, TokenGate, WsAuthenticator, ScopesGuard],
+  providers: [TokenService, TokenGate, WsAuthenticator, ScopesGuard, RoomAccess],
+  exports: [TokenService, TokenGate, WsAuthenticator, ScopesGuard, RoomAccess],
 })
 export class AuthModule {}

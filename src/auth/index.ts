@@ -1,4 +1,7 @@
 export * from './auth.module';
+export * from './room-access';
+export * from './room-patterns';
+export * from './room-policy';
 export * from './scopes';
 export * from './scopes.guard';
 export * from './token-extractor';

@@ -4,16 +4,20 @@ import { JwtService } from '@nestjs/jwt';
 import type { Principal } from '@app/core';
 import type { Algorithm } from 'jsonwebtoken';
 import { AppConfig } from '../config';
+import { isRoomPattern } from './room-patterns';
 import { TokenRefused, refusalReasonOf } from './token-refused';
 
 interface Claims {
   sub?: unknown;
   exp?: unknown;
   scope?: unknown;
+  rooms?: unknown;
 }
 
 export interface SignOptions {
   scopes?: string[];
+  /** Room patterns for the `rooms` claim. */
+  rooms?: string[];
   /** `30s`, `15m`, `1h`, `7d`. */
   ttl?: string;
 }
@@ -85,6 +89,7 @@ export class TokenService implements OnModuleInit {
     return {
       id: claims.sub,
       scopes: scopesOf(claims.scope),
+      rooms: roomsOf(claims.rooms),
       ...(typeof claims.exp === 'number' && { expiresAt: claims.exp }),
     };
   }
@@ -96,7 +101,10 @@ export class TokenService implements OnModuleInit {
       throw new Error('JWT_PUBLIC_KEY is configured: set JWT_PRIVATE_KEY to mint tokens');
     }
     return this.jwt.sign(
-      { ...(options.scopes?.length && { scope: options.scopes.join(' ') }) },
+      {
+        ...(options.scopes?.length && { scope: options.scopes.join(' ') }),
+        ...(options.rooms?.length && { rooms: options.rooms }),
+      },
       {
         ...(this.algorithm === 'HS256' ? { secret: privateKey } : { privateKey }),
         algorithm: this.algorithm,
@@ -120,4 +128,10 @@ function scopesOf(scope: unknown): string[] {
   if (typeof scope === 'string') return scope.split(' ').filter(Boolean);
   if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
   return [];
+}
+
+/** The `rooms` claim: an array of room patterns; anything else grants no room. */
+function roomsOf(rooms: unknown): string[] {
+  if (!Array.isArray(rooms)) return [];
+  return rooms.filter((r): r is string => typeof r === 'string' && isRoomPattern(r));
 }

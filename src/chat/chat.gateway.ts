@@ -4,6 +4,7 @@ import { type Connection, SignedInGuard, WsGateway } from '@app/ws';
 import { ChatEvent } from './chat.subjects';
 import { ChatService } from './chat.service';
 import { ChatDirectDto } from './dto/chat-direct.dto';
+import { ChatHistoryDto } from './dto/chat-history.dto';
 import { ChatInboxDto } from './dto/chat-inbox.dto';
 import { ChatJoinDto } from './dto/chat-join.dto';
 import { ChatLeaveDto } from './dto/chat-leave.dto';
@@ -27,6 +28,11 @@ export class ChatGateway {
   @SubscribeMessage(ChatEvent.Send)
   send(@ConnectedSocket() conn: Connection, @MessageBody() dto: ChatSendDto) {
     return this.chat.send(conn, dto);
+  }
+
+  @SubscribeMessage(ChatEvent.History)
+  history(@ConnectedSocket() conn: Connection, @MessageBody() dto: ChatHistoryDto) {
+    return this.chat.history(conn, dto);
   }
 
   @SubscribeMessage(ChatEvent.Direct)

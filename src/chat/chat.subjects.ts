@@ -8,6 +8,8 @@ export const ChatEvent = {
   Direct: 'chat.direct',
   Inbox: 'chat.inbox',
   Message: 'chat.message',
+  History: 'chat.history',
+  Removed: 'chat.removed',
 } as const;
 
 export const roomChannel = (room: string): string => `room.${subjectToken(room)}`;

@@ -57,6 +57,10 @@ export class AppConfig {
   readonly drainWindowMs!: number;
   /** History appends in flight on this replica; past it a publish gets `overloaded`. */
   readonly publishMaxInflight!: number;
+  readonly rooms!: {
+    /** Patterns of rooms open to every signed-in user (`ROOMS_OPEN`); empty for `none`. */
+    open: readonly string[];
+  };
   readonly history!: {
     stream: string;
     maxMessages: number;
@@ -136,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     drainWindowMs: schema.DRAIN_WINDOW_MS,
     publishMaxInflight: schema.PUBLISH_MAX_INFLIGHT,
+    rooms: { open: roomPatterns(schema.ROOMS_OPEN) },
     history: {
       stream: schema.HISTORY_STREAM,
       maxMessages: schema.HISTORY_MAX_MESSAGES,
@@ -151,6 +156,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
         },
       }),
   });
+}
+
+function roomPatterns(list: string): string[] {
+  return list.trim() === 'none' ? [] : list.split(',').map((p) => p.trim());
 }
 
 /** An empty variable (`FOO=`) means unset, as in most shells' and compose files' habits. */

@@ -18,6 +18,8 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const NATS_SERVER = String.raw`((nats|tls|ws|wss)://)?([^\s,/@]+@)?(\[[0-9A-Fa-f:]+\]|[^\s,/:@[\]]+)(:\d{1,5})?`;
 const NATS_SERVER_LIST = new RegExp(String.raw`^\s*${NATS_SERVER}\s*(,\s*${NATS_SERVER}\s*)*$`);
 
+const ROOM_PATTERN = String.raw`\s*([A-Za-z0-9._:-]{0,128}\*|[A-Za-z0-9._:-]{1,128})\s*`;
+const ROOMS_OPEN = new RegExp(String.raw`^(\s*none\s*|${ROOM_PATTERN}(,${ROOM_PATTERN})*)$`);
 /** `http(s)://…` entries, comma-separated. */
 const WEBHOOK_URL_LIST = /^\s*https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*$/;
 
@@ -188,6 +190,13 @@ export class EnvSchema {
   @Min(1000)
   @IsInt()
   HISTORY_MAX_AGE_MS: number = 24 * 60 * 60 * 1000;
+
+  /** Rooms every signed-in user may join: comma-separated names or `prefix*`; `none` for no room. */
+  @IsString()
+  @Matches(ROOMS_OPEN, {
+    message: 'ROOMS_OPEN must be none, or comma-separated room names or prefixes ending in *',
+  })
+  ROOMS_OPEN: string = '*';
 
   @Transform(toInt)
   @Min(1)

@@ -12,12 +12,15 @@ export class ConnectionGateway {
     private readonly hub: WsHub,
   ) {}
 
-  /** A newer token for the same user moves the connection's expiry (else it closes with 4001). */
+  /**
+   * A newer token for the same user moves the connection's expiry (else it closes with 4001), and
+   * its rights apply at once: rooms it no longer covers are left (`chat.removed`) before the reply.
+   */
   @SubscribeMessage('auth.refresh')
   @UseGuards(SignedInGuard)
-  refresh(@ConnectedSocket() conn: Connection, @MessageBody() { token }: AuthRefreshDto) {
+  async refresh(@ConnectedSocket() conn: Connection, @MessageBody() { token }: AuthRefreshDto) {
     const user = this.tokens.verify(token);
-    this.hub.refreshUser(conn, user);
+    await this.hub.refreshUser(conn, user);
     return { userId: user.id, expiresAt: user.expiresAt ?? null };
   }
 

@@ -3,12 +3,18 @@ import { WsModule } from '@app/ws';
 import { AuthModule, WsAuthenticator } from '../auth';
 import { AppConfig } from '../config';
 import { WS_PATH } from '@app/ws';
+import { PresenceModule } from '../presence/presence.module';
 import { ConnectionGateway } from './connection.gateway';
+import { UserDisconnect } from './user-disconnect.service';
 
-/** The /ws endpoint: the hub with the contract's limits, and the connection-level events. */
+/**
+ * The /ws endpoint: the hub with the contract's limits, the connection-level events, and ending a
+ * user's sessions across the cluster.
+ */
 @Module({
   imports: [
     AuthModule,
+    PresenceModule,
     WsModule.forRootAsync({
       imports: [AuthModule],
       inject: [AppConfig, WsAuthenticator],
@@ -26,6 +32,7 @@ import { ConnectionGateway } from './connection.gateway';
       }),
     }),
   ],
-  providers: [ConnectionGateway],
+  providers: [ConnectionGateway, UserDisconnect],
+  exports: [UserDisconnect],
 })
 export class ConnectionModule {}

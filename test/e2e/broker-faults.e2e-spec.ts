@@ -46,6 +46,9 @@ describe('broker faults: NATS goes away and comes back', () => {
     await waitFor('readiness to turn 503', async () => (await readiness(a)) === 503);
     const refused = await writer.request('chat.send', { room: 'outage', body: 'during' });
     expect(refused).toMatchObject({ event: 'error', data: { code: 'unavailable' } });
+    // A history page is refused at once too, not after the broker request's timeout.
+    const page = await reader.request('chat.history', { room: 'outage' });
+    expect(page).toMatchObject({ event: 'error', data: { code: 'unavailable' } });
     // The sockets stay open through the outage.
     expect(writer.socket.readyState).toBe(writer.socket.OPEN);
     expect(reader.socket.readyState).toBe(reader.socket.OPEN);

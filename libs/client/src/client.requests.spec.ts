@@ -1,4 +1,4 @@
-import { flush, rejectionOf, startClient } from './testing/harness';
+import { flush, rejectionOf, startClient, startLiveClient } from './testing/harness';
 
 async function live(options: Parameters<typeof startClient>[0] = {}) {
   const harness = startClient(options);
@@ -12,7 +12,7 @@ describe('RealtimeClient requests', () => {
   afterEach(() => jest.useRealTimers());
 
   it('correlates replies by ref, whatever their order', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const first = client.send('lobby', 'one');
     const second = client.send('lobby', { text: 'two' });
     const [a, b] = server.last.requests('chat.send');
@@ -30,7 +30,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('rejects with the server error code, message and fields', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const sent = rejectionOf(client.send('lobby', 'hi'));
     server.last.deliver('error', {
       ref: server.last.request('chat.send').data.ref,
@@ -55,7 +55,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('times out a request without a reply, and ignores the reply arriving later', async () => {
-    const { server, client, of } = await live({ timeoutMs: 1000 });
+    const { server, client, of } = await startLiveClient({ timeoutMs: 1000 });
     const sent = rejectionOf(client.send('lobby', 'hi'));
     await flush(999);
     server.last.deliver('reply', { ref: 999, id: 'other' }); // not ours: ignored
@@ -106,7 +106,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('on a lost connection: sends a send again with the same key, and a query again', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const sent = client.send('lobby', 'hi');
     const first = server.last.request('chat.send').data;
     const asked = client.query({ users: ['bob'] });
@@ -126,7 +126,7 @@ describe('RealtimeClient requests', () => {
 
   it('paces frames below the server rate limit', async () => {
     // A burst of 3: the inbox position request on connect took one.
-    const { server, client } = await live({ rate: { perSecond: 10, burst: 3 } });
+    const { server, client } = await startLiveClient({ rate: { perSecond: 10, burst: 3 } });
     for (let i = 0; i < 5; i++) void client.send('a', `${i}`).catch(() => undefined);
     expect(server.last.requests('chat.send')).toHaveLength(2);
     await flush(100);
@@ -137,7 +137,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('refuses a frame over the size limit without sending it', async () => {
-    const { server, client } = await live({ maxFrameBytes: 100 });
+    const { server, client } = await startLiveClient({ maxFrameBytes: 100 });
     const refused = await rejectionOf(client.send('lobby', 'é'.repeat(40)));
     expect(refused).toMatchObject({ code: 'message_too_big', event: 'chat.send' });
     expect(server.last.requests('chat.send')).toEqual([]);
@@ -145,7 +145,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('queries presence of a room and of users', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const room = client.query('lobby');
     expect(server.last.request('presence.query').data).toMatchObject({ room: 'lobby' });
     server.last.reply('presence.query', { room: 'lobby', users: ['alice', 'bob'] });
@@ -154,7 +154,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('reports server errors without a ref, unknown events and unreadable frames', async () => {
-    const { server, client, of } = await live();
+    const { server, client, of } = await startLiveClient();
     server.last.deliver('error', { code: 'rate_limited', message: 'too many frames, slow down' });
     server.last.deliver('reconnect', { reason: 'draining' });
     server.last.deliverRaw('not json');
@@ -165,7 +165,7 @@ describe('RealtimeClient requests', () => {
   });
 
   it('keeps delivering to other listeners when one throws', async () => {
-    const { server, client } = await live();
+    const { server, client } = await startLiveClient();
     const thrown: unknown[] = [];
     const received: string[] = [];
     client.on('frame', () => {

@@ -11,6 +11,8 @@ import type {
   ClientEvents,
   ClientOptions,
   ClientState,
+  HistoryPage,
+  HistoryRequest,
   JoinResult,
   LeaveResult,
   Position,
@@ -27,6 +29,7 @@ import type {
 import {
   asChatMessage,
   asDirectMessage,
+  asHistoryPage,
   asNotification,
   asPresenceChange,
   asPublished,
@@ -208,6 +211,26 @@ export class RealtimeClient extends TypedEmitter<ClientEvents> {
     return this.subscriptions.unsubscribe(streams);
   }
 
+  /**
+   * A page of a joined room's older messages (`chat.history`), the newest last: `before` a seq
+   * (omitted: the newest), `limit` 1-100 (default 50). For "load older messages": ask again with
+   * `before` = the first message's seq while `hasMore`. These messages are not emitted as events.
+   */
+  history(request: HistoryRequest): Promise<HistoryPage> {
+    const { room, before, limit } = request;
+    return this.outbox
+      .enqueue(
+        'chat.history',
+        () => ({
+          room,
+          ...(before !== undefined && { before }),
+          ...(limit !== undefined && { limit }),
+        }),
+        true,
+      )
+      .then((reply) => asHistoryPage(reply, room));
+  }
+
   /** Who is in a room (`presence.query {room}`), or which users are online. */
   query(room: string): Promise<RoomPresence>;
   query(users: { users: string[] }): Promise<UsersPresence>;
@@ -323,11 +346,17 @@ export class RealtimeClient extends TypedEmitter<ClientEvents> {
     if (action.stop) {
       this.emit('disconnect', { code, reason, url });
       this.fail(
-        new ClientError(
-          'unauthorized',
-          'the server refused the token (4001) and there is no getToken to get another',
-          { closeCode: code },
-        ),
+        code === CloseCode.Disconnected
+          ? new ClientError(
+              'disconnected',
+              `the server ended the session (4003${reason ? `: ${reason}` : ''})`,
+              { closeCode: code },
+            )
+          : new ClientError(
+              'unauthorized',
+              'the server refused the token (4001) and there is no getToken to get another',
+              { closeCode: code },
+            ),
       );
       return;
     }
@@ -434,6 +463,13 @@ export class RealtimeClient extends TypedEmitter<ClientEvents> {
         const notification = asNotification(data);
         if (!notification) return this.emitError(protocolError(event));
         return this.subscriptions.notification(notification);
+      }
+      case 'chat.removed': {
+        if (typeof data.room !== 'string') return this.emitError(protocolError(event));
+        // Not re-joined after a reconnect: the server would refuse it.
+        this.subscriptions.removed(data.room);
+        this.emit('removed', { room: data.room, reason: String(data.reason) });
+        return;
       }
       case 'presence.join':
       case 'presence.leave': {

@@ -6,6 +6,7 @@ describe(closeAction.name, () => {
   it.each([
     [4001, welcomed, { newToken: true, rotate: false, immediate: false, stop: false }],
     [4001, { welcomed: false, canGetToken: false }, { stop: true }],
+    [4003, welcomed, { stop: true }],
     [1012, welcomed, { rotate: true, immediate: true }],
     [1012, { welcomed: false, canGetToken: true }, { rotate: true, immediate: false }],
     [1013, welcomed, { rotate: true, immediate: false }],

@@ -3,7 +3,10 @@ import { CloseCode } from '@app/protocol';
 export { CloseCode };
 
 export interface CloseAction {
-  /** Give up: the token was refused and there is no `getToken` to get another. */
+  /**
+   * Give up: the token was refused and there is no `getToken` to get another, or the server ended
+   * the session on purpose (4003).
+   */
   stop: boolean;
   /** Get a new token before reconnecting. */
   newToken: boolean;
@@ -28,6 +31,8 @@ export function closeAction(
   switch (code) {
     case CloseCode.Unauthorized:
       return canGetToken ? { ...action, newToken: true } : { ...action, stop: true };
+    case CloseCode.Disconnected:
+      return { ...action, stop: true };
     case CloseCode.ServiceRestart:
       return { ...action, rotate: true, immediate: welcomed };
     case CloseCode.TryAgainLater:

@@ -17,6 +17,8 @@ export type ServerErrorCode = ErrorCode;
  *   with 1009.
  * - `policy_violation`: the server closed with 1008 (rate limit abuse).
  * - `token_unavailable`: `getToken` failed or returned no token.
+ * - `disconnected`: the server ended the session on purpose (close 4003, a service asked, e.g. a
+ *   ban or a logout elsewhere); the message carries its reason. The client does not reconnect.
  * - `protocol`: the server sent something the client cannot read.
  */
 export type ClientErrorCode =
@@ -28,6 +30,7 @@ export type ClientErrorCode =
   | 'message_too_big'
   | 'policy_violation'
   | 'token_unavailable'
+  | 'disconnected'
   | 'protocol';
 
 export interface ClientErrorDetails {

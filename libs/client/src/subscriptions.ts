@@ -103,6 +103,11 @@ export class Subscriptions {
     return joining;
   }
 
+  /** The server took the connection out of `room` (`chat.removed`): forget it without asking. */
+  removed(room: string): void {
+    this.rooms.delete(room);
+  }
+
   leave(room: string): Promise<LeaveResult> {
     const had = this.rooms.delete(room);
     // A new connection starts outside every room: nothing to tell the server.

@@ -1,4 +1,5 @@
 import type {
+  ChatHistoryReply,
   ChatJoinReply,
   ChatLeaveReply,
   ChatMessage,
@@ -25,6 +26,25 @@ export type {
 /** `presence.join` / `presence.leave` in a joined room. */
 export interface PresenceChange extends PresenceFrame {
   type: 'join' | 'leave';
+}
+
+/** What `history` asks for: `before` a seq (omitted: the newest), `limit` 1-100 (default 50). */
+export interface HistoryRequest {
+  room: string;
+  before?: number;
+  limit?: number;
+}
+
+/** What `history` resolves with: the messages oldest first; `hasMore` when older ones remain. */
+export type HistoryPage = ChatHistoryReply;
+
+/**
+ * The server took the connection out of a room (`chat.removed`): `permission_revoked` when a
+ * refreshed token no longer covers it. The room is not re-joined.
+ */
+export interface RemovedEvent {
+  room: string;
+  reason: string;
 }
 
 /** What `join` resolves with. */
@@ -111,6 +131,7 @@ export interface ClientEvents {
   direct: DirectMessage;
   notification: Notification;
   presence: PresenceChange;
+  removed: RemovedEvent;
   recovered: RecoveredEvent;
   disconnect: DisconnectEvent;
   /** The token was refreshed on the open connection (`auth.refresh`). */

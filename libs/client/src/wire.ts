@@ -2,6 +2,7 @@ import { ClientError, isServerErrorCode, type FieldError } from './errors';
 import type {
   ChatMessage,
   DirectMessage,
+  HistoryPage,
   JoinResult,
   Notification,
   PresenceChange,
@@ -125,6 +126,15 @@ export function asSubscribeResult(d: Reply): SubscribeResult {
     recovered: d.recovered,
     seqs: seqs as Record<string, number>,
   };
+}
+
+export function asHistoryPage(d: Reply, room: string): HistoryPage {
+  const messages = Array.isArray(d.messages) ? d.messages : undefined;
+  const read = messages?.map((m) => (isRecord(m) ? asChatMessage(m) : undefined));
+  if (!read || !isString(d.epoch) || typeof d.hasMore !== 'boolean')
+    throw malformed('chat.history');
+  if (!read.every((m): m is ChatMessage => m !== undefined)) throw malformed('chat.history');
+  return { room, epoch: d.epoch, messages: read, hasMore: d.hasMore };
 }
 
 export function asPublished(d: Reply, event: string): Published {

@@ -1,3 +1,5 @@
+import type { OlderPage, OlderPageRequest } from './older-page';
+
 /** A message as kept in history: its seq within the channel's stream and the bytes published. */
 export interface StoredMessage {
   readonly seq: number;
@@ -82,4 +84,11 @@ export abstract class HistoryStore {
    * like `append`.
    */
   abstract replay(channel: string, since: number, epoch?: string): Promise<Replay>;
+
+  /**
+   * The newest kept messages with seq < `before` (or the newest of all), oldest first, within the
+   * request's count and byte bounds. Rejects with `bad_request` on a bad request, with
+   * `unavailable` like `append`.
+   */
+  abstract olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage>;
 }

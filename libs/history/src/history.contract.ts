@@ -1,5 +1,6 @@
 import type { Relay, RelayMessage } from '@app/relay';
 import { AppError } from '@app/core';
+import { describeHistoryOlderPageContract } from './history-older-page.contract';
 import type { HistoryOptions } from './history-options';
 import type { HistoryStore, Replay } from './history-store';
 import { LAST_SEQ_HEADER, liveSubject, SEQ_HEADER } from './subjects';
@@ -417,5 +418,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
         });
       }
     });
+
+    describeHistoryOlderPageContract(make);
   });
 }

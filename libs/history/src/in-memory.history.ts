@@ -16,6 +16,12 @@ import {
   type Replay,
   type StoredMessage,
 } from './history-store';
+import {
+  chooseOlderPage,
+  invalidOlderPageRequest,
+  type OlderPage,
+  type OlderPageRequest,
+} from './older-page';
 import { invalidSince } from './since';
 import { LAST_SEQ_HEADER, liveSubject, MSG_ID_HEADER, SEQ_HEADER } from './subjects';
 
@@ -144,6 +150,21 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
         since <= this.lastSeq &&
         removedUpTo <= since,
     });
+  }
+
+  override olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage> {
+    const invalid = invalidOlderPageRequest(request);
+    if (invalid) return Promise.reject(invalid);
+    const before = request.before ?? Number.POSITIVE_INFINITY;
+    const older = (this.log(channel, Date.now(), false)?.entries ?? []).filter(
+      (e) => e.seq < before,
+    );
+    const { chosen, hasMore } = chooseOlderPage(
+      older.map((e) => ({ seq: e.seq, size: e.data.byteLength })),
+      request,
+    );
+    const messages = older.slice(older.length - chosen.length).map(toStoredMessage);
+    return Promise.resolve({ messages, hasMore, epoch: this.epoch });
   }
 
   /** The first entries within the page bounds; at least one, however large. */

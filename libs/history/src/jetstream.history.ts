@@ -30,7 +30,9 @@ import {
   type Replay,
 } from './history-store';
 import { publishUntilAcked } from './acked-publish';
+import { JetStreamOlderPageReader } from './jetstream-older-page';
 import { JetStreamPageReader } from './jetstream-page-reader';
+import { invalidOlderPageRequest, type OlderPage, type OlderPageRequest } from './older-page';
 import { Semaphore } from './semaphore';
 import { invalidSince } from './since';
 import { LIVE_SUBJECTS, STORE_SUBJECTS, storeSubject } from './subjects';
@@ -85,6 +87,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
   private epoch?: string;
   private ensuring?: Promise<StreamInfo>;
   private readonly reads: Semaphore;
+  private readonly olderPages: JetStreamOlderPageReader;
   /**
    * Identical page reads in flight share one read (by channel/since/epoch): a reconnect storm asks
    * the same thing N times, and its readers then ask for the same next pages.
@@ -110,6 +113,7 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.ackAttemptMs = this.timeoutMs / ACK_ATTEMPTS;
     this.reads = new Semaphore(options.maxConcurrentReads ?? DEFAULT_MAX_CONCURRENT_READS);
+    this.olderPages = new JetStreamOlderPageReader(this.stream, this.timeoutMs);
   }
 
   /**
@@ -191,6 +195,18 @@ export class JetStreamHistory extends HistoryStore implements OnModuleInit {
     // The cached epoch may lag a stream another replica recreated; a client that keeps it gets
     // `recovered: false` on resume (replay always reads the current epoch), never a silent gap.
     return { seq, epoch: this.epoch ?? (await this.ensureStreamOrFail('head')).created };
+  }
+
+  /** One page of older messages (`JetStreamOlderPageReader`), under the bound on reads in flight. */
+  override async olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage> {
+    const invalid = invalidOlderPageRequest(request);
+    if (invalid) throw invalid;
+    const read = await this.reads.run(() =>
+      this.withStream('page', async () =>
+        this.olderPages.read(await this.api(), storeSubject(channel), request),
+      ),
+    );
+    return { ...read, epoch: this.epoch ?? (await this.ensureStreamOrFail('page')).created };
   }
 
   override replay(channel: string, since: number, epoch?: string): Promise<Replay> {

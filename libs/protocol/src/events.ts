@@ -19,6 +19,12 @@ export interface ChatMessage {
   ts: number;
 }
 
+/** `chat.removed`: the connection was taken out of a room (its refreshed token no longer covers it). */
+export interface ChatRemoved {
+  room: string;
+  reason: 'permission_revoked';
+}
+
 /** `chat.direct`: a direct message to the user, or from the user's other connections. */
 export interface DirectMessage {
   id: string;

@@ -1,3 +1,5 @@
+import type { ChatMessage } from './events';
+
 /** The reply to `chat.send` and `chat.direct` (and `POST /notifications`): the stored message. */
 export interface Published {
   id: string;
@@ -12,6 +14,22 @@ export interface ChatJoinReply {
   epoch: string;
   /** False when history no longer reaches back to `since` (or was reset). */
   recovered: boolean;
+}
+
+/**
+ * The reply to `chat.history` (and `GET /rooms/:room/messages`): the newest messages before
+ * `before`, oldest first; `hasMore` when older ones remain (ask again with the first one's seq).
+ */
+export interface ChatHistoryReply {
+  room: string;
+  epoch: string;
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
+/** The reply to `POST /users/:userId/disconnect`: how many connections were closed, cluster-wide. */
+export interface DisconnectReply {
+  closed: number;
 }
 
 /** The reply to `chat.leave`: `left` is false when the connection was not a member. */

@@ -30,6 +30,9 @@ const IN_FLIGHT_BOUND_MS = 5_000;
  */
 type ConnectListener = (conn: Connection, request: IncomingMessage) => unknown;
 
+/** Runs after `auth.refresh` replaced a connection's principal (rights may have shrunk). */
+type RefreshListener = (conn: Connection) => unknown;
+
 /**
  * The /ws endpoint: upgrade and authentication before any frame, framing, limits, heartbeat, token
  * expiry and drain. Nest's adapter API is a thin shim over it (see `RealtimeWsAdapter`), so the
@@ -42,6 +45,7 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
   private readonly server: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly connectListeners: ConnectListener[] = [];
+  private readonly refreshListeners: RefreshListener[] = [];
   /** Frames of connections whose setup is not done yet, handled right after their welcome. */
   private readonly beforeWelcome = new WeakMap<Connection, Array<[RawData, boolean]>>();
   /** Connections whose drain turn came: no new request is handled for them. */
@@ -87,8 +91,15 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     this.connectListeners.push(listener);
   }
 
-  /** Replaces the principal after `auth.refresh`: a newer token for the same user. */
-  refreshUser(conn: Connection, user: Principal): void {
+  onRefresh(listener: RefreshListener): void {
+    this.refreshListeners.push(listener);
+  }
+
+  /**
+   * Replaces the principal after `auth.refresh`: a newer token for the same user. Resolves once
+   * every refresh listener has applied the new rights, so the reply comes after their effects.
+   */
+  async refreshUser(conn: Connection, user: Principal): Promise<void> {
     if (conn.userId !== user.id) {
       throw new AppError('forbidden', 'a refreshed token must be for the same user');
     }
@@ -99,6 +110,17 @@ export class WsHub implements BeforeApplicationShutdown, ConnectionOwner {
     this.expiry.cancel(conn, conn.user?.expiresAt);
     conn.user = user;
     this.expiry.schedule(conn, user.expiresAt);
+    const results = await Promise.allSettled(
+      this.refreshListeners.map((listener) => attempt(() => listener(conn))),
+    );
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        this.logger.error(
+          { connectionId: conn.id, err: result.reason as unknown },
+          'refresh listener failed',
+        );
+      }
+    }
   }
 
   /** Every open connection (for drain, metrics and presence). */

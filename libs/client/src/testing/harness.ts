@@ -12,6 +12,7 @@ const EVENTS: Array<keyof ClientEvents> = [
   'direct',
   'notification',
   'presence',
+  'removed',
   'recovered',
   'disconnect',
   'token',
@@ -51,6 +52,17 @@ export function startClient(
     of: <K extends keyof ClientEvents>(event: K) =>
       (seen.get(event) ?? []) as Array<ClientEvents[K]>,
   };
+}
+
+/** `startClient`, then the server's `welcome`: a live client (use with jest fake timers). */
+export async function startLiveClient(
+  options: Partial<ClientOptions> = {},
+  fake: { answerInbox?: boolean } = {},
+): Promise<Harness> {
+  const harness = startClient(options, fake);
+  await flush();
+  harness.server.last.welcome();
+  return harness;
 }
 
 /** Runs due timers and settles pending promises (the client opens sockets asynchronously). */
