@@ -222,11 +222,6 @@ export class ChannelsService {
     return this.memberships.get(conn) ?? NO_CHANNELS;
   }
 
-  /** Local connections in `channel` (for presence and metrics). */
-  localMembers(channel: string): Connection[] {
-    return [...(this.channels.get(channel)?.members.keys() ?? [])];
-  }
-
   get channelCount(): number {
     return this.channels.size;
   }

@@ -1,12 +1,5 @@
-import {
-  ErrorCode,
-  headers as natsHeaders,
-  type JetStreamClient,
-  type MsgHdrs,
-  type NatsConnection,
-  NatsError,
-  type PubAck,
-} from 'nats';
+import { ErrorCode, type JetStreamClient, type NatsConnection, NatsError, type PubAck } from 'nats';
+import { toNatsHeaders } from '@app/relay';
 
 export interface AckedPublishOptions {
   /** The dedupe id every attempt carries: JetStream stores the message at most once. */
@@ -57,7 +50,7 @@ export function publishUntilAcked(
         // Our timers decide. nats.js drops a reply once its own timeout has fired, so it must
         // outlive our deadline and the flush; this only bounds how long it keeps the request.
         timeout: options.timeoutMs * 3,
-        ...(options.headers && { headers: toMsgHdrs(options.headers) }),
+        ...(options.headers && { headers: toNatsHeaders(options.headers) }),
       }).then(
         (ack) => settle(() => resolve(ack)),
         (err: unknown) => {
@@ -87,10 +80,4 @@ export function publishUntilAcked(
 
 function isTimeout(err: unknown): boolean {
   return err instanceof NatsError && err.code === (ErrorCode.Timeout as string);
-}
-
-function toMsgHdrs(record: Readonly<Record<string, string>>): MsgHdrs {
-  const h = natsHeaders();
-  for (const [k, v] of Object.entries(record)) h.set(k, v);
-  return h;
 }

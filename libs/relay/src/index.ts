@@ -1,5 +1,6 @@
 export * from './in-memory.relay';
 export * from './nats-connection';
+export * from './nats-headers';
 export * from './nats-refusal';
 export * from './nats.relay';
 export * from './relay';

@@ -5,17 +5,16 @@ import {
   DebugEvents,
   ErrorCode,
   Events,
-  headers as natsHeaders,
   NatsError,
   type ConnectionOptions,
   type Msg,
-  type MsgHdrs,
   type NatsConnection,
   type Status,
   type Subscription,
 } from 'nats';
 import { natsConnectionOptions } from './nats-connection';
 import { natsRefusal } from './nats-refusal';
+import { fromNatsHeaders, toNatsHeaders } from './nats-headers';
 import { Relay, type RelayHandler, type RelayMessage, type RelayState } from './relay';
 import type { RelayOptions } from './relay.options';
 import { assertValidSubject } from './subjects';
@@ -361,19 +360,6 @@ function statusFields(status: Status): Record<string, unknown> {
   return typeof status.data === 'object'
     ? { type: status.type, ...status.data }
     : { type: status.type, data: status.data, permissionContext: status.permissionContext };
-}
-
-function toNatsHeaders(record: Readonly<Record<string, string>>): MsgHdrs {
-  const hdrs = natsHeaders();
-  for (const [key, value] of Object.entries(record)) hdrs.set(key, value);
-  return hdrs;
-}
-
-/** First value of each header: our messages never repeat a header. */
-function fromNatsHeaders(hdrs: MsgHdrs): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const key of hdrs.keys()) record[key] = hdrs.get(key);
-  return record;
 }
 
 // NatsError.code is typed string; the enum value is what nats.js puts there.
