@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { startNatsServer, type NatsServerHandle } from '@app/testing';
+import { startNatsServer, waitFor, type NatsServerHandle } from '@app/testing';
 import { connect, type NatsConnection } from 'nats';
 import { publishUntilAcked } from './acked-publish';
 import { JetStreamHistory } from './jetstream.history';
@@ -57,6 +57,7 @@ describe(publishUntilAcked.name, () => {
 
   it('stores once across its repeats while the broker stalls, and answers the first seq', async () => {
     const js = nc.jetstream();
+    const attempts = jest.spyOn(js, 'publish');
     server.pause();
     const acked = publishUntilAcked(nc, js, storeSubject('room.stall'), bytes('once'), {
       msgID: 'stall-1',
@@ -64,7 +65,7 @@ describe(publishUntilAcked.name, () => {
       attemptMs: 200,
     });
     // Several repeats go out while the broker answers nothing.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await waitFor('three attempts while the broker stalls', () => attempts.mock.calls.length >= 3);
     server.resume();
     const ack = await acked;
     const jsm = await nc.jetstreamManager();

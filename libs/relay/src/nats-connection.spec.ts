@@ -1,10 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import {
   makeTestCertificates,
   startNatsServer,
+  waitFor,
   type NatsServerHandle,
   type TestCertificates,
 } from '@app/testing';
@@ -174,15 +176,24 @@ describe(natsConnectionOptions.name, () => {
   });
 
   it('keeps waiting for a broker that is not up yet, until shut down', async () => {
+    // A port that takes connections and drops them at once: each of the relay's attempts is seen.
+    let attempts = 0;
+    const notNats = createServer((socket) => {
+      attempts++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => notNats.listen(0, '127.0.0.1', resolve));
+    const { port } = notNats.address() as AddressInfo;
     const relay = new NatsRelay({
-      servers: ['nats://127.0.0.1:1'],
+      servers: [`nats://127.0.0.1:${port}`],
       name: 'w',
       reconnectTimeWait: 20,
     });
     const settled = jest.fn();
     const connecting = relay.onModuleInit().then(settled, settled);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor('three connection attempts', () => attempts >= 3);
     expect(settled).not.toHaveBeenCalled();
+    notNats.close();
     await relay.onApplicationShutdown();
     await connecting;
     expect(settled).toHaveBeenCalledWith(
