@@ -32,7 +32,6 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
   private rooms: () => number = () => 0;
   private resync: () => void = () => undefined;
   private reconnectListeners: Array<() => void> = [];
-  private wasDisconnected = false;
   private readonly pending = new Map<
     number,
     { expected: Set<string>; answers: AnswerMessage[]; done: () => void }
@@ -53,7 +52,7 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
       this.relay.subscribe(PresenceSubject.heartbeat, (m) => this.onHeartbeat(m.data)),
       this.relay.subscribe(PresenceSubject.query, (m) => this.onQuery(m.data)),
       this.relay.subscribe(PresenceSubject.reply(this.instance), (m) => this.onAnswer(m.data)),
-      this.relay.onStateChange((state) => this.onBrokerState(state)),
+      this.relay.onReconnected(() => this.onBrokerBack()),
     );
     this.timer = setInterval(() => this.beat(), this.config.presence.heartbeatMs);
     this.timer.unref();
@@ -170,13 +169,7 @@ export class PresenceCluster implements OnModuleInit, OnApplicationShutdown {
    * Nobody can be heard while the broker is away, so nobody is declared dead meanwhile; when it
    * is back, everyone gets a fresh window (a replica that really died is dropped three beats later).
    */
-  private onBrokerState(state: string): void {
-    if (state !== 'connected') {
-      this.wasDisconnected = true;
-      return;
-    }
-    if (!this.wasDisconnected) return;
-    this.wasDisconnected = false;
+  private onBrokerBack(): void {
     const now = Date.now();
     for (const instance of this.lastHeard.keys()) this.lastHeard.set(instance, now);
     for (const listener of this.reconnectListeners) listener();

@@ -34,6 +34,7 @@ class LossyRelay extends CountingRelay {
 class FlakyRelay extends LossyRelay {
   private current: RelayState = 'connected';
   private readonly listeners = new Set<(state: RelayState) => void>();
+  private readonly comebacks = new Set<() => void>();
   override get state(): RelayState {
     return this.current;
   }
@@ -41,9 +42,15 @@ class FlakyRelay extends LossyRelay {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+  override onReconnected(listener: () => void): () => void {
+    this.comebacks.add(listener);
+    return () => this.comebacks.delete(listener);
+  }
   set(state: RelayState): void {
+    const back = state === 'connected' && this.current !== 'connected';
     this.current = state;
     for (const listener of this.listeners) listener(state);
+    if (back) for (const listener of this.comebacks) listener();
   }
 }
 

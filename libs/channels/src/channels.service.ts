@@ -132,13 +132,8 @@ export class ChannelsService {
     );
     this.metrics = new ChannelsMetrics(this.channels, this.admission, registry, ws);
     // Core messages published while this replica was away from the broker are lost to it.
-    let away = false;
-    relay.onStateChange((state) => {
-      if (state !== 'connected') away = true;
-      else if (away) {
-        away = false;
-        for (const ch of this.channels.values()) void this.catchUp(ch);
-      }
+    relay.onReconnected(() => {
+      for (const ch of this.channels.values()) void this.catchUp(ch);
     });
   }
 

@@ -102,4 +102,8 @@ export class InMemoryRelay extends Relay {
     // Never changes state: there is no broker to lose.
     return () => undefined;
   }
+
+  override onReconnected(_listener: () => void): () => void {
+    return () => undefined;
+  }
 }

@@ -188,6 +188,8 @@ describe(NatsRelay.name, () => {
     const logged = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const states: RelayState[] = [];
     b.onStateChange((s) => states.push(s));
+    let comebacks = 0;
+    b.onReconnected(() => comebacks++);
     const before = freshSubject('before-outage');
     const kept = new Inbox(b, before);
     await b.flush();
@@ -207,6 +209,8 @@ describe(NatsRelay.name, () => {
     expect(kept.texts).toEqual(['after restart']);
     expect(madeDuringOutage.texts).toEqual(['after restart']);
     expect(states).toEqual(['reconnecting', 'connected']);
+    // The first connection was not a comeback; this one is, once.
+    expect(comebacks).toBe(1);
     expect(warned).toHaveBeenCalledWith(expect.objectContaining({ msg: 'nats disconnected' }));
     expect(logged).toHaveBeenCalledWith(expect.objectContaining({ msg: 'nats reconnected' }));
   });

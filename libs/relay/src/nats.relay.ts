@@ -41,6 +41,9 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   private readonly logger = new Logger(NatsRelay.name);
   private readonly subjects = new Map<string, SubjectSubscription>();
   private readonly stateListeners = new Set<(state: RelayState) => void>();
+  private readonly reconnectedListeners = new Set<() => void>();
+  /** Whether `state` has been `connected` before: the next `connected` is then a comeback. */
+  private connectedBefore = false;
   private nc: NatsConnection | undefined;
   private connecting: Promise<void> | undefined;
   /** Connections opened for other libs (`openConnection`): closed with the relay's. */
@@ -196,6 +199,11 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return () => this.stateListeners.delete(listener);
   }
 
+  override onReconnected(listener: () => void): () => void {
+    this.reconnectedListeners.add(listener);
+    return () => this.reconnectedListeners.delete(listener);
+  }
+
   /**
    * What every connection of this replica connects with: servers, credentials and TLS from the one
    * builder (`natsConnectionOptions`), so a further connection for other work reuses them as is.
@@ -338,12 +346,20 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     const state = own === 'connected' && this.othersAway.size > 0 ? 'reconnecting' : own;
     if (state === this.currentState) return;
     this.currentState = state;
-    for (const listener of [...this.stateListeners]) {
-      try {
-        listener(state);
-      } catch (err) {
-        this.logger.error({ msg: 'relay state listener threw', state, err });
-      }
+    for (const listener of [...this.stateListeners]) this.notify(() => listener(state), state);
+    if (state !== 'connected') return;
+    if (this.connectedBefore) {
+      for (const listener of [...this.reconnectedListeners]) this.notify(listener, 'reconnected');
+    }
+    this.connectedBefore = true;
+  }
+
+  /** A listener that throws is logged and does not keep the others from hearing the news. */
+  private notify(listener: () => void, state: string): void {
+    try {
+      listener();
+    } catch (err) {
+      this.logger.error({ msg: 'relay state listener threw', state, err });
     }
   }
 }

@@ -24,12 +24,6 @@ export class RelayMetrics {
       help: 'Times the broker connection came back after it was lost',
       registers,
     });
-    // The first connection is not a reconnect (the state starts as `reconnecting`).
-    let connectedBefore = relay.state === 'connected';
-    relay.onStateChange((state) => {
-      if (state !== 'connected') return;
-      if (connectedBefore) reconnects.inc();
-      connectedBefore = true;
-    });
+    relay.onReconnected(() => reconnects.inc());
   }
 }

@@ -49,4 +49,11 @@ export abstract class Relay {
 
   /** Calls `listener` on every state change; returns the function that stops it. */
   abstract onStateChange(listener: (state: RelayState) => void): () => void;
+
+  /**
+   * Calls `listener` each time the broker connection is back after it was lost (never for the
+   * first connection): core messages sent meanwhile never reached this replica, so whoever keeps
+   * state from them catches up here. Returns the function that stops it.
+   */
+  abstract onReconnected(listener: () => void): () => void;
 }
