@@ -4,7 +4,8 @@ import { WebSocket, type RawData } from 'ws';
 import { CloseCode, type Principal } from '@app/core';
 import { encodeFrame, type ServerEvents } from './frames';
 import { RateLimiter, type RateLimit } from './rate-limiter';
-import { rawSocketOf, type WireFrame } from './wire-frame';
+import { rawSocketOf } from './internals';
+import type { WireFrame } from './wire-frame';
 import type { WsMetrics } from './ws-metrics';
 import { WritableWait } from './writable-wait';
 
@@ -193,17 +194,15 @@ export class Connection {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
   }
 
-  /** Counts a request being handled; call the returned function once it has answered. */
-  track(): () => void {
+  /** A request is being handled: call `requestAnswered()` once it has answered. */
+  requestStarted(): void {
     this.inFlight++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      if (--this.inFlight > 0 || !this.idleListeners) return;
-      for (const listener of this.idleListeners) listener();
-      this.idleListeners = undefined;
-    };
+  }
+
+  requestAnswered(): void {
+    if (--this.inFlight > 0 || !this.idleListeners) return;
+    for (const listener of this.idleListeners) listener();
+    this.idleListeners = undefined;
   }
 
   /** Requests being handled and not yet answered. */

@@ -1,7 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, type FieldError } from '@app/core';
-import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import { compiledDto } from './compiled-dto';
+import { WsParamtype } from './internals';
 import { isPlainObject } from './frames';
 import { opaqueFieldsOf } from './opaque';
 

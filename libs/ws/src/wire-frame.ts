@@ -1,6 +1,3 @@
-import type { Socket } from 'node:net';
-import type WebSocket from 'ws';
-
 /** FIN + opcode 1 (text): a whole text message in one frame. */
 const FIN_TEXT = 0x81;
 
@@ -39,13 +36,4 @@ export class WireFrame {
     this.bytes = bytes;
     this.payload = bytes.subarray(header);
   }
-}
-
-/**
- * The TCP socket under a `ws` WebSocket. Writing to it directly is safe only because
- * permessage-deflate is off (`WsHub` creates the server so): ws then never queues frames, and
- * `bufferedAmount` still counts what is written here.
- */
-export function rawSocketOf(socket: WebSocket): Socket | undefined {
-  return (socket as unknown as { _socket?: Socket })._socket;
 }

@@ -1,10 +1,10 @@
 import { WebSocket } from 'ws';
-import { rawSocketOf } from './wire-frame';
+import { rawSocketOf } from './internals';
 
 /**
  * Waits for one socket's unsent data to drain, for writers that stream (a replay) instead of
  * writing everything at once. `ws` has no drain event on the WebSocket: the TCP socket's `drain`
- * (reached through `rawSocketOf`, the one place that knows where it is) says the buffer emptied,
+ * (reached through `rawSocketOf` in internals.ts) says the buffer emptied,
  * and a check every `stallMs` catches the rest. A socket whose unsent data has not shrunk for
  * `stallMs` does not read: `onStall` closes it, and waiters get false.
  */

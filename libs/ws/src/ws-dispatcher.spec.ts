@@ -87,7 +87,8 @@ function answer(sut: WsDispatcher, event: string, data: object, userId = 'ann'):
       id: 'c1',
       user: userId ? { id: userId } : null,
       userId: userId || null,
-      track: () => () => undefined,
+      requestStarted: () => undefined,
+      requestAnswered: () => undefined,
       sendFrame: (frame: string) => {
         resolve(JSON.parse(frame) as Frame);
         return true;

@@ -1,29 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import {
-  ExternalContextCreator,
-  type ParamsFactory,
-} from '@nestjs/core/helpers/external-context-creator';
-import {
-  GATEWAY_METADATA,
-  MESSAGE_MAPPING_METADATA,
-  MESSAGE_METADATA,
-  PARAM_ARGS_METADATA,
-} from '@nestjs/websockets/constants';
-import { WsParamtype } from '@nestjs/websockets/enums/ws-paramtype.enum';
 import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websockets';
 import { AppError } from '@app/core';
 import { attempt } from './attempt';
 import type { Connection } from './connection';
 import { errorData, isPlainObject, refOf } from './frames';
 import {
-  hasStandardReplyAndFilter,
-  withReplyAndErrorFrames,
-  type EventHandler,
-} from './standard-gateway-handler';
+  ExternalContextCreator,
+  GATEWAY_METADATA,
+  MESSAGE_MAPPING_METADATA,
+  MESSAGE_METADATA,
+  PARAM_ARGS_METADATA,
+  WsParamtype,
+  wsArgumentsHost,
+  type ParamsFactory,
+} from './internals';
+import { hasStandardReplyAndFilter } from './standard-gateway-handler';
 import { WsErrorFilter } from './ws-error.filter';
-import { WsMetrics } from './ws-metrics';
+import { WsMetrics, type Tally } from './ws-metrics';
+import { encodeReply } from './ws-reply.interceptor';
 
 /** As in Nest's own gateways: `@ConnectedSocket()` is the connection, `@MessageBody(key?)` the data. */
 const WS_PARAMS: ParamsFactory = {
@@ -43,19 +39,23 @@ const WS_PARAMS: ParamsFactory = {
 @Injectable()
 export class WsDispatcher implements OnApplicationBootstrap {
   private readonly logger = new Logger(WsDispatcher.name);
-  private readonly handlers = new Map<string, EventHandler>();
+  private readonly handlers = new Map<string, Route>();
   private readonly connectHooks: Array<(conn: Connection, request: IncomingMessage) => unknown> =
     [];
   private readonly disconnectHooks: Array<(conn: Connection) => unknown> = [];
   /** The error filter of the fast path (it keeps no state). */
   private readonly errorFilter = new WsErrorFilter();
+  /** The `reply` frames' counter, looked up once. */
+  private readonly replies: Tally;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly contexts: ExternalContextCreator,
     private readonly metrics: WsMetrics,
-  ) {}
+  ) {
+    this.replies = metrics.frameOut('reply');
+  }
 
   onApplicationBootstrap(): void {
     const owners = new Map<string, string>();
@@ -79,10 +79,13 @@ export class WsDispatcher implements OnApplicationBootstrap {
     }
   }
 
-  /** The handler with its enhancers: Nest's pipeline, or the fast path for standard gateways. */
-  private wrap(instance: object, gateway: object, callback: object, method: string): EventHandler {
+  /**
+   * The handler with its enhancers: for a standard gateway, Nest's guards and pipes only, the
+   * dispatcher doing the reply interceptor's and the error filter's work; else Nest's pipeline.
+   */
+  private wrap(instance: object, gateway: object, callback: object, method: string): Route {
     const standard = hasStandardReplyAndFilter(gateway, callback, this.contexts);
-    const handler = this.contexts.create(
+    const run = this.contexts.create(
       instance,
       callback as (...args: unknown[]) => unknown,
       method,
@@ -93,7 +96,7 @@ export class WsDispatcher implements OnApplicationBootstrap {
       standard ? { guards: true, interceptors: false, filters: false } : undefined,
       'ws',
     ) as EventHandler;
-    return standard ? withReplyAndErrorFrames(handler, this.errorFilter) : handler;
+    return { run, standard };
   }
 
   /**
@@ -131,28 +134,48 @@ export class WsDispatcher implements OnApplicationBootstrap {
   }
 
   /**
-   * Runs the handler of `event` and sends the frame it yields: the reply interceptor's `reply`, or
-   * the exception filter's `error`.
+   * Runs the handler of `event` and sends the frame it yields: the `reply`, or the exception
+   * filter's `error`. One promise reaction per request on the fast path.
    */
   dispatch(conn: Connection, event: string, data: unknown): void {
-    const handler = this.handlers.get(event);
-    if (!handler) return;
-    const done = conn.track();
-    handler(conn, data, event).then(
-      (frame) => {
-        done();
-        // Counted by event: the frame is a reply, or an error from the filter.
-        if (isFrame(frame) && conn.sendFrame(JSON.stringify(frame))) {
-          this.metrics.frameOut(frame.event).inc();
-        }
+    const route = this.handlers.get(event);
+    if (!route) return;
+    conn.requestStarted();
+    route.run(conn, data, event).then(
+      (result) => {
+        conn.requestAnswered();
+        if (!route.standard) return this.sendFrame(conn, result);
+        if (conn.sendFrame(encodeReply(refOf(data), result))) this.replies.inc();
       },
-      () => {
+      (error: unknown) => {
+        conn.requestAnswered();
+        if (route.standard) {
+          return this.sendFrame(
+            conn,
+            this.errorFilter.catch(error, wsArgumentsHost([conn, data, event])),
+          );
+        }
         // No filter answered (a gateway without `@WsGateway()`): never leave a ref hanging.
-        done();
         conn.send('error', errorData(new AppError('internal', 'internal error'), refOf(data)));
       },
     );
   }
+
+  /** A frame object from Nest's pipeline or the filter, counted by its event. */
+  private sendFrame(conn: Connection, frame: unknown): void {
+    if (isFrame(frame) && conn.sendFrame(JSON.stringify(frame))) {
+      this.metrics.frameOut(frame.event).inc();
+    }
+  }
+}
+
+/** A gateway method wrapped in its guards and pipes (and, unless standard, interceptors and filters). */
+type EventHandler = (conn: Connection, data: unknown, event: string) => Promise<unknown>;
+
+/** `standard`: the handler yields its plain result, which the dispatcher frames as the reply. */
+interface Route {
+  run: EventHandler;
+  standard: boolean;
 }
 
 function isFrame(value: unknown): value is { event: string; data: unknown } {
