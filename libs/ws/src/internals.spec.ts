@@ -14,7 +14,7 @@ import {
   MESSAGE_METADATA,
   PARAM_ARGS_METADATA,
   WsParamtype,
-  globalInterceptorCount,
+  globalEnhancers,
   rawSocketOf,
   wsArgumentsHost,
 } from './internals';
@@ -119,7 +119,7 @@ describe('internals (Nest and ws private parts)', () => {
       }).compile();
       await moduleRef.init();
       const options = create.mock.calls.find(([, , method]) => method === 'echo')?.[7];
-      const count = globalInterceptorCount(moduleRef.get(ExternalContextCreator));
+      const count = globalEnhancers(moduleRef.get(ExternalContextCreator))?.interceptors;
       create.mockRestore();
       await moduleRef.close();
       return [options, count];

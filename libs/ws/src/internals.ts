@@ -10,14 +10,25 @@
  *   idle connection for 10 handlers); `standard-gateway-handler.ts` skips Nest's interceptor and
  *   filter chain for `@WsGateway()` handlers (rxjs + `AsyncResource.bind` per frame: ≈ 10 % of
  *   the publishing replica's CPU when measured).
+ * - `direct-call.ts` calls a `@WsGateway()` handler of the common shape (stateless guards, the
+ *   compiled DTO check, `@ConnectedSocket()` and `@MessageBody()`) without Nest's per-frame
+ *   guards-and-pipes pipeline, ~25 promises per frame, each paying the async hooks that
+ *   AsyncLocalStorage (nestjs-pino) turns on; anything else takes that pipeline.
  * - `Connection.sendWire` writes a fan-out frame, framed once, straight to the TCP socket under
  *   `ws` (`ws.send` frames the payload again for every recipient), and `WritableWait` listens for
  *   that socket's `drain`, which `ws` does not surface.
  */
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
+import type { CanActivate, PipeTransform } from '@nestjs/common';
 import type { ApplicationConfig } from '@nestjs/core';
-import { EXCEPTION_FILTERS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import {
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+  SCOPE_OPTIONS_METADATA,
+} from '@nestjs/common/constants';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
 import {
@@ -33,22 +44,40 @@ export {
   EXCEPTION_FILTERS_METADATA,
   ExternalContextCreator,
   GATEWAY_METADATA,
+  GUARDS_METADATA,
   INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+  SCOPE_OPTIONS_METADATA,
   MESSAGE_MAPPING_METADATA,
   MESSAGE_METADATA,
   PARAM_ARGS_METADATA,
   WsParamtype,
 };
 
+/** The app's global enhancers that apply to gateways (request-scoped ones counted apart). */
+export interface GlobalEnhancers {
+  interceptors: number;
+  guards: readonly CanActivate[];
+  pipes: readonly PipeTransform[];
+  /** Request-scoped global guards and pipes: resolved per request by Nest. */
+  scoped: number;
+}
+
 /**
- * How many global interceptors the app has, read from Nest's private `container`; undefined when
- * it cannot be read (then no handler may skip Nest's interceptor chain).
+ * The app's global interceptors, guards and pipes, read from Nest's private `container`;
+ * undefined when it cannot be read (then no handler may skip Nest's pipeline).
  */
-export function globalInterceptorCount(contexts: ExternalContextCreator): number | undefined {
+export function globalEnhancers(contexts: ExternalContextCreator): GlobalEnhancers | undefined {
   const config = (contexts as unknown as { container?: { applicationConfig?: ApplicationConfig } })
     .container?.applicationConfig;
   if (!config) return undefined;
-  return config.getGlobalInterceptors().length + config.getGlobalRequestInterceptors().length;
+  return {
+    interceptors:
+      config.getGlobalInterceptors().length + config.getGlobalRequestInterceptors().length,
+    guards: config.getGlobalGuards(),
+    pipes: config.getGlobalPipes(),
+    scoped: config.getGlobalRequestGuards().length + config.getGlobalRequestPipes().length,
+  };
 }
 
 /** The `ArgumentsHost` Nest gives a WebSocket exception filter: the connection, data and event. */

@@ -13,7 +13,7 @@
 import {
   EXCEPTION_FILTERS_METADATA,
   INTERCEPTORS_METADATA,
-  globalInterceptorCount,
+  globalEnhancers,
   type ExternalContextCreator,
 } from './internals';
 import { WsErrorFilter } from './ws-error.filter';
@@ -25,7 +25,7 @@ export function hasStandardReplyAndFilter(
   callback: object,
   contexts: ExternalContextCreator,
 ): boolean {
-  if (globalInterceptorCount(contexts) !== 0) return false;
+  if (globalEnhancers(contexts)?.interceptors !== 0) return false;
   const only = (key: string, target: object, expected: unknown): boolean => {
     const found = Reflect.getMetadata(key, target) as unknown[] | undefined;
     return found?.length === 1 && found[0] === expected;

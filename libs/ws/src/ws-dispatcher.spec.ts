@@ -14,6 +14,7 @@ import { AppError } from '@app/core';
 import type { Observable } from 'rxjs';
 import type { Connection } from './connection';
 import { SignedInGuard } from './signed-in.guard';
+import { CompiledValidationPipe } from './validation';
 import { IsStringOrObject } from './validators';
 import { WsDispatcher } from './ws-dispatcher';
 import { WsGateway } from './ws-gateway.decorator';
@@ -130,6 +131,38 @@ describe(WsDispatcher.name, () => {
       expect(JSON.stringify(frame.data.body)).toBe('{"__proto__":{"x":1},"deep":{"a":[1]}}');
       // The fast path makes the reply itself: the interceptor is not run per frame.
       expect(intercept).not.toHaveBeenCalled();
+    });
+
+    it('calls a handler of the common shape directly: its guard once, no Nest pipe', async () => {
+      const pipe = jest.spyOn(CompiledValidationPipe.prototype, 'transform');
+      const guard = jest.spyOn(SignedInGuard.prototype, 'canActivate');
+      const sut = await boot(PingGateway);
+      const frame = await answer(sut, 'test.echo', { n: 3, body: 'b', ref: 'r1' });
+      expect(frame.data).toMatchObject({ ref: 'r1', n: 3, isDto: true });
+      expect(guard).toHaveBeenCalledTimes(1);
+      expect(pipe).not.toHaveBeenCalled();
+      // `@MessageBody('n')` is not the common shape: Nest's guards and pipes run.
+      expect((await answer(sut, 'test.ping', { n: 4, ref: 'r2' })).data).toEqual({
+        ref: 'r2',
+        n: 4,
+      });
+      expect(pipe).toHaveBeenCalled();
+    });
+
+    it('gives an invalid body and a refused guard Nest’s pipeline, with its errors', async () => {
+      const pipe = jest.spyOn(CompiledValidationPipe.prototype, 'transform');
+      const guard = jest.spyOn(SignedInGuard.prototype, 'canActivate');
+      const sut = await boot(PingGateway);
+      expect((await answer(sut, 'test.echo', { n: 1.5, body: 'b', ref: 1 })).data).toMatchObject({
+        code: 'bad_request',
+      });
+      expect(pipe).toHaveBeenCalled();
+      guard.mockClear();
+      expect((await answer(sut, 'test.echo', { n: 1, body: 'b' }, '')).data).toMatchObject({
+        code: 'unauthorized',
+      });
+      // Once refused on the direct path, once by Nest's pipeline, which gives the error.
+      expect(guard).toHaveBeenCalledTimes(2);
     });
 
     it('answers a thrown AppError, a refused guard and invalid fields with error frames', async () => {

@@ -5,6 +5,7 @@ import type { OnGatewayConnection, OnGatewayDisconnect } from '@nestjs/websocket
 import { AppError } from '@app/core';
 import { attempt } from './attempt';
 import type { Connection } from './connection';
+import { directCallOf, type DirectCall } from './direct-call';
 import { errorData, isPlainObject, refOf } from './frames';
 import {
   ExternalContextCreator,
@@ -96,7 +97,10 @@ export class WsDispatcher implements OnApplicationBootstrap {
       standard ? { guards: true, interceptors: false, filters: false } : undefined,
       'ws',
     ) as EventHandler;
-    return { run, standard };
+    const direct = standard
+      ? directCallOf(instance, callback as Method, method, this.contexts)
+      : undefined;
+    return { run, standard, direct };
   }
 
   /**
@@ -141,7 +145,7 @@ export class WsDispatcher implements OnApplicationBootstrap {
     const route = this.handlers.get(event);
     if (!route) return;
     conn.requestStarted();
-    route.run(conn, data, event).then(
+    (route.direct?.(conn, data, event) ?? route.run(conn, data, event)).then(
       (result) => {
         conn.requestAnswered();
         if (!route.standard) return this.sendFrame(conn, result);
@@ -176,7 +180,11 @@ type EventHandler = (conn: Connection, data: unknown, event: string) => Promise<
 interface Route {
   run: EventHandler;
   standard: boolean;
+  /** The direct call of a standard handler of the common shape (direct-call.ts). */
+  direct?: DirectCall;
 }
+
+type Method = (...args: unknown[]) => unknown;
 
 function isFrame(value: unknown): value is { event: string; data: unknown } {
   return isPlainObject(value) && typeof value.event === 'string';

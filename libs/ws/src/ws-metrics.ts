@@ -104,8 +104,10 @@ export class WsMetrics {
     for (const each of [...Object.values(this.limitRefusals), this.tooDeepRefusals]) each.inc(0);
   }
 
-  /** The open-connections gauge of one kind of connection: inc on open, dec on close. */
-  /** One of two children made once: kept per connection, so it must not be a new object each time. */
+  /**
+   * The open-connections gauge of one kind of connection: inc on open, dec on close. One of two
+   * children made once, not a new object each time.
+   */
   connectionsOf(authenticated: boolean): Gauge.Internal<'auth'> {
     return authenticated ? this.authenticatedConnections : this.anonymousConnections;
   }
