@@ -66,22 +66,27 @@ export function directCallOf(
   const { argsLength, socketAt, body } = shape;
   const check = body.check;
   const activate = guards as CanActivate[];
-  return (conn, data, event) => {
-    const args: unknown[] = new Array(argsLength);
+  /** The handler's arguments when every guard says `true` and the check accepts the body. */
+  const argsFor = (conn: Connection, data: unknown, event: string): unknown[] | undefined => {
     if (activate.length > 0) {
       const context = wsArgumentsHost([conn, data, event]);
-      for (const guard of activate) {
-        try {
-          if (guard.canActivate(context) !== true) return undefined;
-        } catch {
-          return undefined;
-        }
-      }
+      for (const guard of activate) if (guard.canActivate(context) !== true) return undefined;
     }
     const dto = check(data);
     if (dto === undefined) return undefined;
+    const args: unknown[] = new Array(argsLength);
     for (const at of socketAt) args[at] = conn;
     args[body.index] = dto;
+    return args;
+  };
+  return (conn, data, event) => {
+    let args: unknown[] | undefined;
+    try {
+      args = argsFor(conn, data, event);
+    } catch {
+      return undefined; // a guard or rule that throws: Nest's pipeline answers it
+    }
+    if (!args) return undefined;
     try {
       const result = callback.apply(instance, args);
       return isObservable(result) ? lastValueFrom(result) : Promise.resolve(result);
