@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
+import {
+  ChannelsService,
+  idempotentIds,
+  type ChannelPosition,
+  type Published,
+} from '@app/channels';
 import { AppError, type Principal } from '@app/core';
 import { WsHub, limitExceeded, type Connection } from '@app/ws';
 import { RoomAccess } from '../auth';
@@ -43,7 +48,7 @@ export class ChatService implements OnModuleInit {
     this.hub.onRefresh((conn) => this.recheckRooms(conn));
   }
 
-  join(conn: Connection, dto: ChatJoinDto): Promise<{ room: string } & JoinResult> {
+  join(conn: Connection, dto: ChatJoinDto): Promise<{ room: string } & ChannelPosition> {
     let pending = this.joining.get(conn);
     if (!pending) {
       pending = new Map();
@@ -62,7 +67,7 @@ export class ChatService implements OnModuleInit {
   private async joinRoom(
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
-  ): Promise<{ room: string } & JoinResult> {
+  ): Promise<{ room: string } & ChannelPosition> {
     const user = requirePrincipal(conn);
     const channel = roomChannel(room);
     if (!this.channels.isMember(conn, channel)) this.assertRoomsUnder(conn);
@@ -148,7 +153,7 @@ export class ChatService implements OnModuleInit {
     return published!;
   }
 
-  inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<JoinResult> {
+  inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<ChannelPosition> {
     return this.channels.join(conn, inboxChannel(requireUser(conn)), { since, epoch });
   }
 

@@ -3,7 +3,7 @@ import {
   ChannelsService,
   idempotentIds,
   type JoinOptions,
-  type JoinResult,
+  type ChannelPosition,
   type Published,
 } from '@app/channels';
 import { AppError } from '@app/core';
@@ -119,7 +119,7 @@ export class NotificationsService {
     conn: Connection,
     channels: string[],
     options: (i: number) => JoinOptions,
-  ): Promise<JoinResult[]> {
+  ): Promise<ChannelPosition[]> {
     const had = channels.map((channel) => this.channels.isMember(conn, channel));
     const settled = await Promise.allSettled(
       channels.map((channel, i) => this.channels.join(conn, channel, options(i))),
@@ -131,7 +131,7 @@ export class NotificationsService {
       });
       throw failed.reason;
     }
-    return settled.map((r) => (r as PromiseFulfilledResult<JoinResult>).value);
+    return settled.map((r) => (r as PromiseFulfilledResult<ChannelPosition>).value);
   }
 
   /** A private stream is always the connected user's own, whatever the client sends. */
