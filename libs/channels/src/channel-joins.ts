@@ -3,6 +3,7 @@
  * any live message (held meanwhile), so that each message arrives once and in order.
  */
 import type { HistoryStore } from '@app/history';
+import type { ChannelReply } from '@app/protocol';
 import type { Connection } from '@app/ws';
 import type { BrokerGuard } from './broker-guard';
 import { UNKNOWN, type Member } from './channel';
@@ -19,14 +20,8 @@ export interface JoinOptions {
   epoch?: string;
 }
 
-/** Where a member stands in a channel once its join returns. */
-export interface ChannelPosition {
-  /** The last seq this connection has of the channel. */
-  seq: number;
-  epoch: string;
-  /** False when the history no longer reaches back to `since` (or was reset). */
-  recovered: boolean;
-}
+/** Where a member stands in a channel once its join returns: the wire's `ChannelReply`. */
+export type ChannelPosition = ChannelReply;
 
 export class ChannelJoins {
   constructor(

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { HistoryStore } from '@app/history';
-import type { Published } from '@app/protocol';
+import type { Published, StoredData, StoredEvent } from '@app/protocol';
 import type { Connection } from '@app/ws';
 import type { BrokerGuard } from './broker-guard';
 import { ORIGIN_HEADER } from './channel';
@@ -34,10 +34,10 @@ export class ChannelPublisher {
     private readonly metrics: ChannelsMetrics,
   ) {}
 
-  async publish(
+  async publish<E extends StoredEvent>(
     channel: string,
-    event: string,
-    data: Record<string, unknown>,
+    event: E,
+    data: StoredData<E>,
     options: PublishOptions & { msgID?: string },
   ): Promise<Published> {
     this.broker.assertConnected();
@@ -52,10 +52,10 @@ export class ChannelPublisher {
     }
   }
 
-  async publishAll(
+  async publishAll<E extends StoredEvent>(
     targets: readonly PublishTarget[],
-    event: string,
-    data: Record<string, unknown>,
+    event: E,
+    data: StoredData<E>,
     options: PublishOptions,
   ): Promise<Published[]> {
     this.broker.assertConnected();

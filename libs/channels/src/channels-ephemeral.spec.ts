@@ -96,7 +96,11 @@ describe('ChannelsService.sendEphemeral', () => {
     const p = await peer();
     await sut.join(p.conn, 'room.c');
     sut.sendEphemeral('room.c', 'presence.leave', { room: 'c', userId: 'bob' });
-    const stored = await sut.publish('room.c', 'chat.message', { body: 'after' });
+    const stored = await sut.publish('room.c', 'chat.message', {
+      room: 'c',
+      from: 'u',
+      body: 'after',
+    });
     await p.received(2);
     expect(p.frames.map((f) => [f.event, f.data.seq])).toEqual([
       ['presence.leave', undefined],

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HistoryStore } from '@app/history';
-import type { Published } from '@app/protocol';
+import type { Published, StoredData, StoredEvent } from '@app/protocol';
 import { Relay } from '@app/relay';
 import { WsMetrics, type Connection, type ServerEvents } from '@app/ws';
 import { Registry } from 'prom-client';
@@ -114,10 +114,10 @@ export class ChannelsService {
    * repeats within the history's duplicate window (the first message's seq is returned).
    * Past the replica's appends in flight it rejects at once with `overloaded`: nothing stored.
    */
-  publish(
+  publish<E extends StoredEvent>(
     channel: string,
-    event: string,
-    data: Record<string, unknown>,
+    event: E,
+    data: StoredData<E>,
     options: PublishOptions & { msgID?: string } = {},
   ): Promise<Published> {
     return this.publisher.publish(channel, event, data, options);
@@ -128,10 +128,10 @@ export class ChannelsService {
    * admitted as a whole: refused with `overloaded` in every channel or in none. Resolves with what
    * each channel stored, in the order of `targets`.
    */
-  publishAll(
+  publishAll<E extends StoredEvent>(
     targets: readonly PublishTarget[],
-    event: string,
-    data: Record<string, unknown>,
+    event: E,
+    data: StoredData<E>,
     options: PublishOptions = {},
   ): Promise<Published[]> {
     return this.publisher.publishAll(targets, event, data, options);
