@@ -13,8 +13,8 @@ import { RoomHistory } from './room-history.service';
 
 const alice: Principal = { id: 'alice', scopes: [] };
 const bob: Principal = { id: 'bob', scopes: [] };
-/** Rooms every signed-in user may join; others need the token's `rooms` claim. */
 const MAX_ROOMS = 3;
+/** `lobby` and `open.*` are open to every signed-in user; others need the token's `rooms` claim. */
 const config = loadConfig({ ROOMS_OPEN: 'lobby,open.*', WS_MAX_ROOMS: String(MAX_ROOMS) });
 
 /** What the chat needs of the hub: its connect and refresh hooks, and its metrics. */
