@@ -3,7 +3,7 @@ import { AppError, CloseCode } from '@app/core';
 import { Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership } from '../cluster';
 import {
   DisconnectSubject,
   decodeAnswer,
@@ -13,9 +13,9 @@ import {
 } from './disconnect.messages';
 
 interface Gathering {
-  /** Instances presence knows of that have not answered yet. */
+  /** Live instances the cluster knows of that have not answered yet. */
   expected: Set<string>;
-  /** Instances that answered (one presence does not know yet counts too, once). */
+  /** Instances that answered (one the cluster does not know yet counts too, once). */
   answered: Set<string>;
   closed: number;
   done: () => void;
@@ -24,7 +24,7 @@ interface Gathering {
 /**
  * Ends a user's sessions on every replica (a ban, a logout elsewhere): each replica closes the
  * user's connections with 4003 and says how many on `cluster.disconnect`; the asking replica sums
- * the answers of every live instance it knows (from presence heartbeats), waiting at most one
+ * the answers of every live instance it knows (from the cluster heartbeats), waiting at most one
  * heartbeat interval for a slow one.
  */
 @Injectable()
@@ -37,7 +37,7 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly relay: Relay,
     private readonly hub: WsHub,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
     private readonly config: AppConfig,
   ) {}
 

@@ -10,7 +10,7 @@ import {
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode } from '@app/core';
-import { WsMetrics, type Connection, type WireFrame } from '@app/ws';
+import { WireFrame, WsMetrics, encodeFrame, type Connection, type ServerEvents } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
 import {
@@ -561,5 +561,25 @@ export class ChannelsService {
       });
     }
     joined.add(channel);
+  }
+
+  /**
+   * Writes one frame to this replica's members of `channel`, nothing stored (presence changes);
+   * returns how many got it. A member whose join is still in progress is not sent it, as it is not
+   * sent live messages until its join is done.
+   */
+  sendEphemeral<E extends keyof ServerEvents>(
+    channel: string,
+    event: E,
+    data: ServerEvents[E],
+  ): number {
+    const ch = this.channels.get(channel);
+    if (!ch) return 0;
+    const frame = new WireFrame(Buffer.from(encodeFrame(event, data)));
+    let sent = 0;
+    for (const [conn, member] of ch.members) {
+      if (!member.pending && conn.sendWire(frame)) sent++;
+    }
+    return sent;
   }
 }
