@@ -6,6 +6,7 @@ import { ClusterMembership } from './cluster-membership';
 import { ClusterPublisher } from './cluster-publisher';
 import { countsOf, decode, type AnswerMessage, type QueryMessage } from './cluster.messages';
 import { ClusterSubject } from './cluster.subjects';
+import { ScatterGather } from './scatter-gather';
 
 /** A look-up as its asker writes it: the instance and request number are added here. */
 export type ClusterLookup = Omit<QueryMessage, 'i' | 'n'>;
@@ -19,12 +20,8 @@ export type LocalAnswer = (query: ClusterLookup) => Map<string, number>;
  */
 @Injectable()
 export class ClusterQuery implements OnModuleInit, OnApplicationShutdown {
-  private readonly pending = new Map<
-    number,
-    { expected: Set<string>; answers: AnswerMessage[]; done: () => void }
-  >();
+  private readonly rounds = new ScatterGather<AnswerMessage>();
   private answerLocally?: LocalAnswer;
-  private nextQuery = 1;
   private readonly unsubscribes: Array<() => void> = [];
 
   constructor(
@@ -66,23 +63,16 @@ export class ClusterQuery implements OnModuleInit, OnApplicationShutdown {
    */
   async gather(query: ClusterLookup): Promise<Map<string, number>> {
     this.assertAvailable();
-    const n = this.nextQuery++;
     const total = this.answerLocally?.(query) ?? new Map<string, number>();
-    const expected = new Set(this.membership.others());
-    const answers: AnswerMessage[] = [];
-    if (expected.size > 0) {
-      await new Promise<void>((resolve) => {
-        const timeout = setTimeout(finish, this.config.presence.heartbeatMs);
-        function finish(): void {
-          clearTimeout(timeout);
-          resolve();
-        }
-        this.pending.set(n, { expected, answers, done: finish });
+    const expected = this.membership.others();
+    if (expected.length === 0) return total;
+    const { answers } = await this.rounds.ask(
+      (n) => {
         const message: QueryMessage = { ...query, i: this.membership.instance, n };
-        this.publisher.send(ClusterSubject.query, message).catch(finish);
-      });
-      this.pending.delete(n);
-    }
+        return this.publisher.send(ClusterSubject.query, message);
+      },
+      { expected, timeoutMs: this.config.presence.heartbeatMs },
+    );
     for (const answer of answers) {
       for (const [key, count] of countsOf(answer.counts))
         total.set(key, (total.get(key) ?? 0) + count);
@@ -108,9 +98,6 @@ export class ClusterQuery implements OnModuleInit, OnApplicationShutdown {
     const answer = decode<AnswerMessage>(data);
     if (!answer || typeof answer.i !== 'string') return;
     this.membership.heard(answer.i);
-    const pending = this.pending.get(answer.n);
-    if (!pending || !pending.expected.delete(answer.i)) return;
-    pending.answers.push(answer);
-    if (pending.expected.size === 0) pending.done();
+    this.rounds.take(answer);
   }
 }
