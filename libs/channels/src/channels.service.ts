@@ -565,8 +565,7 @@ export class ChannelsService {
 
   /**
    * Writes one frame to this replica's members of `channel`, nothing stored (presence changes);
-   * returns how many got it. A member whose join is still in progress is not sent it, as it is not
-   * sent live messages until its join is done.
+   * returns how many got it. Members still joining get it too: it has no seq to hold it by.
    */
   sendEphemeral<E extends keyof ServerEvents>(
     channel: string,
@@ -577,9 +576,7 @@ export class ChannelsService {
     if (!ch) return 0;
     const frame = new WireFrame(Buffer.from(encodeFrame(event, data)));
     let sent = 0;
-    for (const [conn, member] of ch.members) {
-      if (!member.pending && conn.sendWire(frame)) sent++;
-    }
+    for (const conn of ch.members.keys()) if (conn.sendWire(frame)) sent++;
     return sent;
   }
 }
