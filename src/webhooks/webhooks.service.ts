@@ -3,7 +3,7 @@ import { NatsRelay, Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership } from '../cluster';
 import { PresenceService } from '../presence/presence.service';
 import { InMemoryHolderStore, type HolderStore } from './holder-store';
 import { InMemoryWebhookQueue } from './in-memory.webhook-queue';
@@ -31,7 +31,7 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     private readonly relay: Relay,
     private readonly hub: WsHub,
     private readonly presence: PresenceService,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
     private readonly registry: Registry,
   ) {}
 
@@ -76,7 +76,9 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     // A replica that died or left: what it held is released once the grace period has passed
     // (its users may be reconnecting elsewhere meanwhile).
     this.cluster.onGone(() => this.later(this.config.presence.graceMs));
-    this.cluster.onReconnect(() => {
+    // After a broker outage: re-assert what this replica holds, then sweep. (The cluster gives
+    // every peer a fresh window in its own listener; see ClusterMembership.)
+    this.relay.onReconnected(() => {
       tracker.reassert();
       this.later(0);
     });

@@ -138,8 +138,8 @@ export class ChannelsService {
   }
 
   /**
-   * Writes one frame to this replica's local members of `channel`, nothing stored (presence and
-   * other ephemeral events). Returns how many sockets got it.
+   * Writes one frame to this replica's local members of `channel`, nothing stored (presence
+   * changes); returns how many got it. Members still joining get it too: it has no seq to hold it by.
    */
   sendEphemeral<E extends keyof ServerEvents>(
     channel: string,
