@@ -1,7 +1,7 @@
 /**
  * Publishing: a message stored in its channels' history (which relays it to every replica),
  * admitted against the appends in flight, answered `unavailable` when the broker drops meanwhile.
- * The single-channel path, nearly every message, takes no arrays and no per-call closures.
+ * The single-channel path, nearly every message, builds no arrays; no append registers a listener.
  */
 import { randomUUID } from 'node:crypto';
 import type { HistoryStore } from '@app/history';
