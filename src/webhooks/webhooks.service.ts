@@ -1,4 +1,5 @@
 import {
+  Inject,
   Injectable,
   Logger,
   Optional,
@@ -38,8 +39,8 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     private readonly presence: PresenceService,
     private readonly cluster: PresenceCluster,
     private readonly registry: Registry,
-    /** Only on NATS: then queue and holders live on JetStream. */
-    @Optional() private readonly broker: BrokerConnections | null,
+    /** Only on NATS: queue and holders then live on JetStream. Named: a union's type is `Object`. */
+    @Optional() @Inject(BrokerConnections) private readonly broker: BrokerConnections | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
