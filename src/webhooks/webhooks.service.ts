@@ -6,11 +6,11 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { BrokerConnections } from '@app/relay';
+import { BrokerConnections, Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership } from '../cluster';
 import { PresenceService } from '../presence/presence.service';
 import { InMemoryHolderStore, type HolderStore } from './holder-store';
 import { InMemoryWebhookQueue } from './in-memory.webhook-queue';
@@ -35,9 +35,10 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly config: AppConfig,
+    private readonly relay: Relay,
     private readonly hub: WsHub,
     private readonly presence: PresenceService,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
     private readonly registry: Registry,
     /** Only on NATS: queue and holders then live on JetStream. Named: a union's type is `Object`. */
     @Optional() @Inject(BrokerConnections) private readonly broker: BrokerConnections | null,
@@ -78,7 +79,9 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     // A replica that died or left: what it held is released once the grace period has passed
     // (its users may be reconnecting elsewhere meanwhile).
     this.cluster.onGone(() => this.later(this.config.presence.graceMs));
-    this.cluster.onReconnect(() => {
+    // After a broker outage: re-assert what this replica holds, then sweep. (The cluster gives
+    // every peer a fresh window in its own listener; see ClusterMembership.)
+    this.relay.onReconnected(() => {
       tracker.reassert();
       this.later(0);
     });
