@@ -1,5 +1,12 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { NatsRelay, Relay } from '@app/relay';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { BrokerConnections, Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config';
@@ -33,25 +40,21 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     private readonly presence: PresenceService,
     private readonly cluster: ClusterMembership,
     private readonly registry: Registry,
+    /** Only on NATS: queue and holders then live on JetStream. Named: a union's type is `Object`. */
+    @Optional() @Inject(BrokerConnections) private readonly broker: BrokerConnections | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const options = this.config.webhooks;
     if (!options) return;
-    const relay = this.relay;
-    const connect = async () => {
-      if (!(relay instanceof NatsRelay)) throw new Error('no broker');
-      await relay.onModuleInit();
-      return relay.connection;
-    };
-    const nats = relay instanceof NatsRelay;
+    const broker = this.broker;
     // As many copies as the history keeps: losing a NATS node loses neither.
     const { replicas } = this.config.history;
-    const queue = (this.queue = nats
-      ? new JetStreamWebhookQueue(connect, replicas)
+    const queue = (this.queue = broker
+      ? new JetStreamWebhookQueue(() => broker.primary(), replicas)
       : new InMemoryWebhookQueue());
-    const store: HolderStore = nats
-      ? new JetStreamHolderStore(connect, replicas)
+    const store: HolderStore = broker
+      ? new JetStreamHolderStore(() => broker.primary(), replicas)
       : new InMemoryHolderStore();
     const sender = (this.sender = new WebhookSender(options, this.registry));
     const tracker = (this.tracker = new TransitionTracker({
