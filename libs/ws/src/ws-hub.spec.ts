@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { Logger } from '@nestjs/common';
 import { AppError, CloseCode } from '@app/core';
 import { WsTestClient } from '@app/testing';
@@ -221,6 +222,21 @@ describe(WsHub.name, () => {
     setUp();
     expect((await answer).data).toMatchObject({ n: 7 });
     expect(events).toEqual(['{"event":"welcome","', '{"event":"reply","da']);
+  });
+
+  it('drops a client that answers no ping for two intervals, and keeps one that does', async () => {
+    await start({ pingIntervalMs: 50 });
+    const answering = await WsTestClient.open(url, { token: 'ann' });
+    const silent = new WebSocket(url, {
+      headers: { authorization: 'Bearer bob' },
+      autoPong: false,
+    });
+    const closed = new Promise<number>((resolve) => silent.once('close', resolve));
+    let pings = 0;
+    silent.on('ping', () => pings++);
+    expect(await closed).toBe(1006); // terminated: no closing handshake
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(answering.socket.readyState).toBe(WebSocket.OPEN);
   });
 
   describe('drain', () => {
