@@ -264,7 +264,7 @@ export class ChannelsService {
     const settled = await Promise.allSettled(
       targets.map(({ channel, msgID }) =>
         this.metrics.timeAppend(() =>
-          this.untilBrokerLost(this.history.append(channel, stored, headers, { msgID })),
+          this.untilBrokerLost(this.history.publishStored(channel, stored, headers, { msgID })),
         ),
       ),
     );

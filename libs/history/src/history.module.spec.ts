@@ -48,7 +48,7 @@ describe(HistoryModule.name, () => {
 
     const channel = freshChannel();
     const inbox = new LiveInbox(relay, channel);
-    const { seq } = await sut.append(channel, new Uint8Array([7]));
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     await inbox.waitFor(1, 'the live message');
     expect(inbox.header(0, 'Nats-Sequence')).toBe(String(seq));
   });
@@ -73,7 +73,7 @@ describe(HistoryModule.name, () => {
     const info = await jsm.streams.info('RT_MODULE');
     expect(info.config.subjects).toEqual(['rt.>']);
     const channel = freshChannel();
-    const { seq } = await sut.append(channel, new Uint8Array([7]));
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     expect(await sut.head(channel)).toEqual({ seq, epoch: info.created });
   });
 });

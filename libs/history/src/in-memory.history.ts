@@ -83,7 +83,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     this.sweeper = undefined;
   }
 
-  override async append(
+  override async publishStored(
     channel: string,
     data: Uint8Array,
     headers?: Readonly<Record<string, string>>,
