@@ -160,6 +160,9 @@ export class AckedPublisher {
         }),
       Math.max(0, first.value.dueAt - performance.now()),
     );
+    // It outlives the last ack by up to `attemptMs`; the connection, not this timer, keeps a
+    // process alive while messages are in flight.
+    this.timer.unref();
   }
 
   private runDue(): void {
