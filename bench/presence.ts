@@ -1,14 +1,18 @@
 /**
- * Presence figures for BENCHMARKS.md (`npm run bench:presence`):
+ * Presence figures for BENCHMARKS.md (`npm run bench:presence`, needs `npm run build`):
  * - heap per tracked (user, room) pair, on a replica with members in the room;
- * - NATS messages on presence subjects per join, with and without the room already known.
+ * - NATS messages on presence subjects per join, with and without the room already known, over
+ *   three replicas of dist/ (child processes, as the other benchmarks run them).
  * Run with --expose-gc (the npm script does). Bounded: 100 k pairs, 40 joins.
  */
 import { connect } from 'nats';
 import { startNatsServer, WsTestClient } from '@app/testing';
 import { RoomPresence } from '../src/presence/room-presence';
-import { startReplica } from '../test/support/replica';
-import { tokenFor } from '../test/support/tokens';
+import { killAll } from './lib/processes';
+import { snapshotProduct, startReplica } from './lib/servers';
+import { tokenFor } from './lib/sockets';
+
+const SECRET = 'bench-presence-secret-0123456789-0123456789';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -34,10 +38,11 @@ function heapPerPair(rooms: number, usersPerRoom: number): number {
 }
 
 async function messagesPerJoin(): Promise<{ known: number; firstInterest: number }> {
+  await snapshotProduct();
   const nats = await startNatsServer();
-  const env = { NATS_URL: nats.url, PRESENCE_HEARTBEAT_MS: '4000' };
+  const settings = { natsUrl: nats.url, secret: SECRET };
   const replicas = await Promise.all(
-    ['p1', 'p2', 'p3'].map((id) => startReplica({ ...env, REPLICA_ID: id })),
+    ['p1', 'p2', 'p3'].map((id) => startReplica(id, settings, { PRESENCE_HEARTBEAT_MS: '4000' })),
   );
   const counter = await connect({ servers: nats.url });
   let count = 0;
@@ -45,7 +50,7 @@ async function messagesPerJoin(): Promise<{ known: number; firstInterest: number
   counter.subscribe('presence.room.>', { callback: () => count++ });
   await counter.flush();
   const open = (i: number, user: string) =>
-    WsTestClient.open(replicas[i % 3]!.wsUrl, { token: tokenFor(user) });
+    WsTestClient.open(replicas[i % 3]!.wsUrl, { token: tokenFor(SECRET, user) });
   const clients: WsTestClient[] = [];
   try {
     // Every replica already has a member in room "known".
@@ -87,7 +92,7 @@ async function messagesPerJoin(): Promise<{ known: number; firstInterest: number
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await counter.close();
-    await Promise.all(replicas.map((r) => r.close()));
+    await Promise.all(replicas.map((r) => r.stop()));
     await nats.stop();
   }
 }
@@ -108,6 +113,7 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);
+    killAll();
     process.exit(1);
   },
 );

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { openFilesLimit } from './processes';
+import { openFilesLimit } from './proc-stats';
 
 export interface MachineInfo {
   cpuModel: string;

@@ -1,5 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+
+// The one reader of /proc (Linux) for the benchmarks and the failover tests: CPU, memory, the
+// machine's load, open-file limits, sockets and the listen queue. Figures only, no decisions.
 
 /** Clock ticks per second of /proc's CPU times (getconf CLK_TCK, 100 on Linux in practice). */
 const TICKS_PER_SECOND = (() => {
@@ -24,12 +28,20 @@ export function cpuMs(pid: number, thread?: number): number {
   return ((utime + stime) * 1000) / TICKS_PER_SECOND;
 }
 
+/** Resident set size of `pid` now and at its peak, in KiB (/proc/<pid>/status VmRSS, VmHWM). */
+export function memoryKb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!match) throw new Error(`no ${field} for pid ${pid}`);
+    return Number(match[1]);
+  };
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
 /** Resident set size of `pid` in KiB (/proc/<pid>/status VmRSS). */
 export function rssKb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]);
+  return memoryKb(pid).rss;
 }
 
 export interface MachineTicks {
@@ -87,4 +99,75 @@ export function median(values: number[]): number {
   return sorted.length % 2
     ? (sorted[mid] ?? NaN)
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** The soft and hard open-files limits of this process (children inherit them). */
+export function openFilesLimit(): { soft: number; hard: number } {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = (line?.match(/\d+|unlimited/g) ?? []).map((v) =>
+    v === 'unlimited' ? Infinity : Number(v),
+  );
+  return { soft: soft ?? 1024, hard: hard ?? 1024 };
+}
+
+/** The pid of the nats-server listening on `port`, if any (its command line has `-p <port>`). */
+export function natsServerPid(port: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const p = argv.indexOf('-p');
+      if (basename(argv[0] ?? '') === 'nats-server' && argv[p + 1] === String(port)) {
+        return Number(entry);
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The remote TCP ports of the established connections of process `pid`: which nats-server node a
+ * replica is connected to.
+ */
+export function remotePortsOf(pid: number | undefined): Set<number> {
+  const ports = new Set<number>();
+  if (pid === undefined) return ports;
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // cols: sl local rem st tx:rx tr:when retrnsmt uid timeout inode; st 01 = ESTABLISHED
+      if (cols.length < 10 || cols[3] !== '01' || !inodes.has(cols[9]!)) continue;
+      ports.add(parseInt(cols[2]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+/** TcpExt ListenOverflows and ListenDrops from /proc/net/netstat (the whole machine). */
+export function listenCounters(): { overflows: number; drops: number } {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith('TcpExt:'));
+  const names = (lines[at] ?? '').split(/\s+/);
+  const values = (lines[at + 1] ?? '').split(/\s+/).map(Number);
+  const value = (name: string): number => values[names.indexOf(name)] ?? 0;
+  return { overflows: value('ListenOverflows'), drops: value('ListenDrops') };
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { withTimeout } from './clock';
+import { openFilesLimit } from './proc-stats';
 
 const OUTPUT_TAIL_CHARS = 16 * 1024;
 const STOP_TIMEOUT_MS = 10_000;
@@ -132,17 +132,6 @@ function baseEnv(): Record<string, string> {
   return Object.fromEntries(
     keep.flatMap((key) => (process.env[key] === undefined ? [] : [[key, process.env[key]]])),
   );
-}
-
-/** The soft and hard open-files limits of this process (children inherit them). */
-export function openFilesLimit(): { soft: number; hard: number } {
-  const line = readFileSync('/proc/self/limits', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('Max open files'));
-  const [soft, hard] = (line?.match(/\d+|unlimited/g) ?? []).map((v) =>
-    v === 'unlimited' ? Infinity : Number(v),
-  );
-  return { soft: soft ?? 1024, hard: hard ?? 1024 };
 }
 
 function withOpenFiles(command: string, args: string[], min?: number): [string, string[]] {

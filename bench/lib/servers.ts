@@ -2,7 +2,6 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -15,6 +14,7 @@ import { freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
 import type { AgentRequest } from '../server-agent';
 import { sleep } from './clock';
 import { ManagedProcess } from './processes';
+import { natsServerPid } from './proc-stats';
 
 const ROOT = join(__dirname, '..', '..');
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -168,24 +168,10 @@ export interface Nats {
 /** Our own nats-server (JetStream, temp store, free loopback port), never the one on 4222. */
 export async function startNats(): Promise<Nats> {
   const handle = await startNatsServer({ jetstream: true });
-  return { handle, pid: pidOfNatsServer(handle.port) };
-}
-
-/** The helper does not expose the pid: find the nats-server whose command line has our port. */
-function pidOfNatsServer(port: number): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const p = argv.indexOf('-p');
-      if (basename(argv[0] ?? '') === 'nats-server' && argv[p + 1] === String(port)) {
-        return Number(entry);
-      }
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  throw new Error(`no nats-server process listening on ${port}`);
+  // The helper does not expose the pid: found by the port on its command line.
+  const pid = natsServerPid(handle.port);
+  if (pid === undefined) throw new Error(`no nats-server process listening on ${handle.port}`);
+  return { handle, pid };
 }
 
 async function waitHttpOk(url: string, proc: ManagedProcess): Promise<void> {

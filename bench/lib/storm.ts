@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { monoUs } from './clock';
 import { mergeHistograms, quantileMs } from './histogram';
-import { machineTicks, machineUsage, rssKb } from './proc-stats';
+import { listenCounters, machineTicks, machineUsage, rssKb } from './proc-stats';
 import type { StormReport } from './protocol';
 import { startReplica, type ReplicaSettings } from './servers';
 import { LoadWorker } from './workers';
@@ -145,14 +144,4 @@ function summarize(
     },
     ...(firstError !== undefined && { firstError }),
   };
-}
-
-/** TcpExt ListenOverflows and ListenDrops from /proc/net/netstat (the whole machine). */
-function listenCounters(): { overflows: number; drops: number } {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
-  const at = lines.findIndex((l) => l.startsWith('TcpExt:'));
-  const names = (lines[at] ?? '').split(/\s+/);
-  const values = (lines[at + 1] ?? '').split(/\s+/).map(Number);
-  const value = (name: string): number => values[names.indexOf(name)] ?? 0;
-  return { overflows: value('ListenOverflows'), drops: value('ListenDrops') };
 }

@@ -3,7 +3,7 @@ import { WsModule } from '@app/ws';
 import { AuthModule, WsAuthenticator } from '../auth';
 import { AppConfig } from '../config';
 import { WS_PATH } from '@app/ws';
-import { PresenceModule } from '../presence/presence.module';
+import { ClusterModule } from '../cluster';
 import { ConnectionGateway } from './connection.gateway';
 import { UserDisconnect } from './user-disconnect.service';
 
@@ -14,7 +14,7 @@ import { UserDisconnect } from './user-disconnect.service';
 @Module({
   imports: [
     AuthModule,
-    PresenceModule,
+    ClusterModule,
     WsModule.forRootAsync({
       imports: [AuthModule],
       inject: [AppConfig, WsAuthenticator],

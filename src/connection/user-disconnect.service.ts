@@ -3,41 +3,32 @@ import { AppError, CloseCode } from '@app/core';
 import { Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership, ScatterGather } from '../cluster';
 import {
   DisconnectSubject,
   decodeAnswer,
   decodeRequest,
   encodeMessage,
+  type DisconnectAnswer,
   type DisconnectRequest,
 } from './disconnect.messages';
-
-interface Gathering {
-  /** Instances presence knows of that have not answered yet. */
-  expected: Set<string>;
-  /** Instances that answered (one presence does not know yet counts too, once). */
-  answered: Set<string>;
-  closed: number;
-  done: () => void;
-}
 
 /**
  * Ends a user's sessions on every replica (a ban, a logout elsewhere): each replica closes the
  * user's connections with 4003 and says how many on `cluster.disconnect`; the asking replica sums
- * the answers of every live instance it knows (from presence heartbeats), waiting at most one
+ * the answers of every live instance it knows (from the cluster heartbeats), waiting at most one
  * heartbeat interval for a slow one.
  */
 @Injectable()
 export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(UserDisconnect.name);
-  private readonly pending = new Map<number, Gathering>();
-  private nextRequest = 1;
+  private readonly rounds = new ScatterGather<DisconnectAnswer>();
   private readonly unsubscribes: Array<() => void> = [];
 
   constructor(
     private readonly relay: Relay,
     private readonly hub: WsHub,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
     private readonly config: AppConfig,
   ) {}
 
@@ -61,33 +52,19 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
     }
     const local = this.closeLocal(userId, reason);
     const others = (await this.cluster.members()).filter((m) => !m.self).map((m) => m.instance);
-    const n = this.nextRequest++;
-    const gathering: Gathering = {
-      expected: new Set(others),
-      answered: new Set(),
-      closed: 0,
-      done: () => undefined,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<void>((resolve) => {
-      gathering.done = resolve;
-      if (others.length === 0) resolve();
-      else timer = setTimeout(resolve, this.config.presence.heartbeatMs);
-    });
-    this.pending.set(n, gathering);
-    try {
+    const { answers, missing } = await this.rounds.ask(
       // Sent even when no other replica is known yet: one that started a moment ago closes too.
-      const request: DisconnectRequest = { i: this.cluster.instance, n, u: userId, r: reason };
-      await this.relay.publish(DisconnectSubject.request, { data: encodeMessage(request) });
-      await answered;
-    } finally {
-      clearTimeout(timer);
-      this.pending.delete(n);
+      (n) => {
+        const request: DisconnectRequest = { i: this.cluster.instance, n, u: userId, r: reason };
+        return this.relay.publish(DisconnectSubject.request, { data: encodeMessage(request) });
+      },
+      // An instance the cluster does not know yet counts too, once.
+      { expected: others, timeoutMs: this.config.presence.heartbeatMs, countUnexpected: true },
+    );
+    if (missing.size > 0) {
+      this.logger.warn({ userId, missing: missing.size, msg: 'disconnect: no answer' });
     }
-    if (gathering.expected.size > 0) {
-      this.logger.warn({ userId, missing: gathering.expected.size, msg: 'disconnect: no answer' });
-    }
-    return { closed: local + gathering.closed };
+    return { closed: answers.reduce((sum, answer) => sum + answer.c, local) };
   }
 
   private closeLocal(userId: string, reason: string): number {
@@ -116,11 +93,6 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
 
   private onAnswer(data: Uint8Array): void {
     const answer = decodeAnswer(data);
-    const gathering = answer && this.pending.get(answer.n);
-    if (!answer || !gathering || gathering.answered.has(answer.i)) return;
-    gathering.answered.add(answer.i);
-    gathering.expected.delete(answer.i);
-    gathering.closed += answer.c;
-    if (gathering.expected.size === 0) gathering.done();
+    if (answer) this.rounds.take(answer);
   }
 }

@@ -12,7 +12,7 @@ import { OpenInDevelopment, Scope, Scopes, ScopesGuard, TokenService } from '../
 import { AppConfig } from '../config';
 import { ApiErrors } from '../http/openapi/api-errors.decorator';
 import { ErrorBodyDto } from '../http/openapi/error-body.dto';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership } from '../cluster';
 import { ClusterViewDto, DevTokenReplyDto } from './dto/console-replies.dto';
 import { DevTokenDto } from './dto/dev-token.dto';
 
@@ -23,7 +23,7 @@ export class ConsoleController {
   constructor(
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
   ) {}
 
   /** Exists only with the development key: anyone could otherwise mint tokens. */

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { WsMetrics, type Connection } from '@app/ws';
 import { loadConfig } from '../config';
 import { ConnectionQuota } from './connection-quota';
-import type { PresenceCluster } from './presence-cluster';
+import type { ClusterQuery } from '../cluster';
 
 /** A connection as the quota sees it: open until closed, with its close recorded. */
 function connection(): Connection & { closedWith?: [number, string] } {
@@ -32,7 +32,7 @@ describe(ConnectionQuota.name, () => {
         queries.push(users);
         return Promise.resolve(new Map(users.map((u) => [u, counts.get(u) ?? 1])));
       },
-    } as unknown as PresenceCluster;
+    } as unknown as ClusterQuery;
     const config = loadConfig({ MAX_CONNECTIONS_PER_USER: '2' });
     sut = new ConnectionQuota(cluster, config, new WsMetrics(new Registry()));
   });
@@ -76,7 +76,7 @@ describe(ConnectionQuota.name, () => {
   it('keeps connections when the cluster cannot be asked (the local limit still holds)', async () => {
     const cluster = { gather: () => Promise.reject(new Error('broker away')) };
     const quota = new ConnectionQuota(
-      cluster as unknown as PresenceCluster,
+      cluster as unknown as ClusterQuery,
       loadConfig({ MAX_CONNECTIONS_PER_USER: '1' }),
       new WsMetrics(new Registry()),
     );

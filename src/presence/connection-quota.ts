@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { CloseCode } from '@app/core';
 import { WsMetrics, type Connection } from '@app/ws';
 import { AppConfig } from '../config';
-import { PresenceCluster } from './presence-cluster';
+import { ClusterQuery } from '../cluster';
 
 /** Users asked about in one cluster look-up (the presence query's own bound). */
 const BATCH_USERS = 100;
@@ -24,7 +24,7 @@ export class ConnectionQuota implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterQuery,
     private readonly config: AppConfig,
     private readonly metrics: WsMetrics,
   ) {}

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth';
+import { ClusterModule } from '../cluster';
 import { ConnectionQuota } from './connection-quota';
-import { PresenceCluster } from './presence-cluster';
 import { PresenceController } from './presence.controller';
 import { PresenceGateway } from './presence.gateway';
 import { PresenceService } from './presence.service';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, ClusterModule],
   controllers: [PresenceController],
-  providers: [PresenceCluster, ConnectionQuota, PresenceService, PresenceGateway],
-  exports: [PresenceService, PresenceCluster],
+  providers: [ConnectionQuota, PresenceService, PresenceGateway],
+  exports: [PresenceService],
 })
 export class PresenceModule {}

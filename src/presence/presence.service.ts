@@ -1,16 +1,23 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ChannelsService } from '@app/channels';
 import { Relay } from '@app/relay';
-import { WsHub, encodeFrame, type Connection } from '@app/ws';
+import { WsHub, type Connection } from '@app/ws';
+import { roomChannel } from '../chat/chat.subjects';
+import {
+  ClusterMembership,
+  ClusterPublisher,
+  ClusterQuery,
+  decodeClusterMessage,
+  type ClusterLookup,
+} from '../cluster';
 import { AppConfig } from '../config';
 import { ConnectionQuota } from './connection-quota';
-import { PresenceCluster } from './presence-cluster';
-import { decode, type QueryMessage, type RoomMessage } from './presence.messages';
+import type { RoomMessage } from './presence.messages';
 import { PresenceEvent, PresenceSubject } from './presence.subjects';
 import { RoomPresence, type PresenceTransition } from './room-presence';
 
 interface Room {
-  readonly members: Set<Connection>;
-  /** Local connections per user in this room. */
+  /** Local connections per user in this room (its local members are the room channel's). */
   readonly local: Map<string, number>;
   readonly view: RoomPresence;
   /** Resolves when the snapshots asked for on first interest have had time to arrive. */
@@ -28,6 +35,7 @@ export interface UserPresence {
 /**
  * Cluster-wide presence per room and per user. A replica keeps state only for rooms it has members
  * in (plus its own connections), so its memory grows with its own load, not with the cluster.
+ * Changes reach the room's members on this replica through the room's channel (`@app/channels`).
  */
 @Injectable()
 export class PresenceService implements OnModuleInit {
@@ -40,7 +48,10 @@ export class PresenceService implements OnModuleInit {
 
   constructor(
     private readonly relay: Relay,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
+    private readonly query: ClusterQuery,
+    private readonly publisher: ClusterPublisher,
+    private readonly channels: ChannelsService,
     private readonly hub: WsHub,
     private readonly config: AppConfig,
     private readonly quota: ConnectionQuota,
@@ -51,11 +62,15 @@ export class PresenceService implements OnModuleInit {
     this.cluster.onGone((instance) => {
       for (const room of this.rooms.values()) room.view.drop(instance);
     });
-    this.cluster.answerWith((query) => this.localCounts(query));
-    this.cluster.onReconnect(() => {
-      // Transitions published during the outage were lost: exchange the rooms' state again.
+    this.query.answerWith((query) => this.localCounts(query));
+    // Transitions published during the outage were lost: exchange the rooms' state again. (The
+    // cluster refreshes its peers' last-heard times in its own listener; see ClusterMembership.)
+    this.relay.onReconnected(() => {
       for (const [room, state] of this.rooms) {
-        void this.cluster.send(PresenceSubject.room(room), { t: 'sync', i: this.cluster.instance });
+        void this.publisher.send(PresenceSubject.room(room), {
+          t: 'sync',
+          i: this.cluster.instance,
+        });
         this.sendSnapshot(room, state);
       }
     });
@@ -76,7 +91,6 @@ export class PresenceService implements OnModuleInit {
     if (!rooms) this.joined.set(conn, (rooms = new Set()));
     rooms.add(room);
     const state = this.rooms.get(room) ?? this.open(room);
-    state.members.add(conn);
     const count = (state.local.get(userId) ?? 0) + 1;
     state.local.set(userId, count);
     if (count === 1) this.transition(room, state, userId, true);
@@ -87,14 +101,13 @@ export class PresenceService implements OnModuleInit {
     const userId = conn.userId;
     const state = this.rooms.get(room);
     if (!userId || !state || !this.joined.get(conn)?.delete(room)) return;
-    state.members.delete(conn);
     const count = (state.local.get(userId) ?? 1) - 1;
     if (count > 0) state.local.set(userId, count);
     else {
       state.local.delete(userId);
       this.transition(room, state, userId, false);
     }
-    if (state.members.size === 0) this.close(room, state);
+    if (state.local.size === 0) this.close(room, state);
   }
 
   /** Calls `listener` when this replica gets its first member in a room (true) or loses its last. */
@@ -104,19 +117,19 @@ export class PresenceService implements OnModuleInit {
 
   /** Users in `room` across the cluster. */
   async roomUsers(room: string): Promise<string[]> {
-    this.cluster.assertAvailable();
+    this.query.assertAvailable();
     const state = this.rooms.get(room);
     if (state) {
       await state.synced;
       return state.view.users().sort();
     }
-    const counts = await this.cluster.gather({ room });
+    const counts = await this.query.gather({ room });
     return [...counts.keys()].sort();
   }
 
   /** Connections of each user across the cluster. */
   async users(userIds: string[]): Promise<UserPresence[]> {
-    const counts = await this.cluster.gather({ users: userIds });
+    const counts = await this.query.gather({ users: userIds });
     return userIds.map((userId) => {
       const connections = counts.get(userId) ?? 0;
       return { userId, online: connections > 0, connections };
@@ -146,7 +159,6 @@ export class PresenceService implements OnModuleInit {
       this.onRoomMessage(room, message.data),
     );
     const state: Room = {
-      members: new Set(),
       local: new Map(),
       view,
       synced: Promise.resolve(),
@@ -156,7 +168,7 @@ export class PresenceService implements OnModuleInit {
     state.synced = this.relay
       .flush()
       .then(() =>
-        this.cluster.send(PresenceSubject.room(room), { t: 'sync', i: this.cluster.instance }),
+        this.publisher.send(PresenceSubject.room(room), { t: 'sync', i: this.cluster.instance }),
       )
       // Snapshots from every replica with members here arrive within about a round trip.
       .then(
@@ -179,7 +191,7 @@ export class PresenceService implements OnModuleInit {
 
   private transition(room: string, state: Room, userId: string, present: boolean): void {
     state.view.set(this.cluster.instance, userId, present);
-    void this.cluster.send(PresenceSubject.room(room), {
+    void this.publisher.send(PresenceSubject.room(room), {
       t: 'state',
       i: this.cluster.instance,
       u: userId,
@@ -189,7 +201,7 @@ export class PresenceService implements OnModuleInit {
 
   private onRoomMessage(room: string, data: Uint8Array): void {
     const state = this.rooms.get(room);
-    const message = decode<RoomMessage>(data);
+    const message = decodeClusterMessage<RoomMessage>(data);
     if (!state || !message || typeof message.i !== 'string' || message.i === this.cluster.instance)
       return;
     this.cluster.heard(message.i);
@@ -209,7 +221,7 @@ export class PresenceService implements OnModuleInit {
   }
 
   private sendSnapshot(room: string, state: Room): void {
-    void this.cluster.send(PresenceSubject.room(room), {
+    void this.publisher.send(PresenceSubject.room(room), {
       t: 'snap',
       i: this.cluster.instance,
       u: [...state.local.keys()],
@@ -217,15 +229,12 @@ export class PresenceService implements OnModuleInit {
   }
 
   private announce(room: string, transition: PresenceTransition, userId: string): void {
-    const state = this.rooms.get(room);
-    if (!state) return;
     const event = transition === 'join' ? PresenceEvent.Join : PresenceEvent.Leave;
-    const frame = Buffer.from(encodeFrame(event, { room, userId }));
-    for (const member of state.members) member.sendFrame(frame);
+    this.channels.sendEphemeral(roomChannel(room), event, { room, userId });
     this.logger.debug({ room, userId, transition, msg: 'presence change' });
   }
 
-  private localCounts(query: QueryMessage): Map<string, number> {
+  private localCounts(query: ClusterLookup): Map<string, number> {
     if (typeof query.room === 'string') {
       // Everyone this replica sees in the room, users in their grace period included, so that a
       // gathered answer matches a member replica's own view (only the keys are read).

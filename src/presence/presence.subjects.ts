@@ -6,14 +6,11 @@ export const PresenceEvent = {
   Leave: 'presence.leave',
 } as const;
 
-/** Ephemeral core subjects: presence is state, not history. */
+/**
+ * Ephemeral core subjects: presence is state, not history. Heartbeats and look-ups are the
+ * cluster module's (`ClusterSubject`).
+ */
 export const PresenceSubject = {
   /** Transitions, snapshots and sync requests of one room, for the replicas with members in it. */
   room: (room: string): string => `presence.room.${subjectToken(room)}`,
-  /** Every replica's heartbeat and goodbye. */
-  heartbeat: 'presence.heartbeat',
-  /** Look-ups of users or rooms asked of every replica. */
-  query: 'presence.query',
-  /** Answers to one replica's look-ups. */
-  reply: (instance: string): string => `presence.reply.${instance}`,
 } as const;

@@ -17,7 +17,7 @@ const OFF: Record<HeldKind, WebhookEventName> = {
 const RETRY_MS = 1_000;
 
 export interface TrackerOptions {
-  /** This process run's instance id (the presence cluster's). */
+  /** This process run's instance id (the cluster membership's). */
   instance: string;
   /** How long a key stays held after its last local connection or member left. */
   graceMs: number;

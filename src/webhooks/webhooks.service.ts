@@ -1,9 +1,16 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { NatsRelay, Relay } from '@app/relay';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { BrokerConnections, Relay } from '@app/relay';
 import { WsHub } from '@app/ws';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config';
-import { PresenceCluster } from '../presence/presence-cluster';
+import { ClusterMembership } from '../cluster';
 import { PresenceService } from '../presence/presence.service';
 import { InMemoryHolderStore, type HolderStore } from './holder-store';
 import { InMemoryWebhookQueue } from './in-memory.webhook-queue';
@@ -31,27 +38,23 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     private readonly relay: Relay,
     private readonly hub: WsHub,
     private readonly presence: PresenceService,
-    private readonly cluster: PresenceCluster,
+    private readonly cluster: ClusterMembership,
     private readonly registry: Registry,
+    /** Only on NATS: queue and holders then live on JetStream. Named: a union's type is `Object`. */
+    @Optional() @Inject(BrokerConnections) private readonly broker: BrokerConnections | null,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const options = this.config.webhooks;
     if (!options) return;
-    const relay = this.relay;
-    const connect = async () => {
-      if (!(relay instanceof NatsRelay)) throw new Error('no broker');
-      await relay.onModuleInit();
-      return relay.connection;
-    };
-    const nats = relay instanceof NatsRelay;
+    const broker = this.broker;
     // As many copies as the history keeps: losing a NATS node loses neither.
     const { replicas } = this.config.history;
-    const queue = (this.queue = nats
-      ? new JetStreamWebhookQueue(connect, replicas)
+    const queue = (this.queue = broker
+      ? new JetStreamWebhookQueue(() => broker.primary(), replicas)
       : new InMemoryWebhookQueue());
-    const store: HolderStore = nats
-      ? new JetStreamHolderStore(connect, replicas)
+    const store: HolderStore = broker
+      ? new JetStreamHolderStore(() => broker.primary(), replicas)
       : new InMemoryHolderStore();
     const sender = (this.sender = new WebhookSender(options, this.registry));
     const tracker = (this.tracker = new TransitionTracker({
@@ -76,7 +79,9 @@ export class WebhooksService implements OnModuleInit, OnApplicationShutdown {
     // A replica that died or left: what it held is released once the grace period has passed
     // (its users may be reconnecting elsewhere meanwhile).
     this.cluster.onGone(() => this.later(this.config.presence.graceMs));
-    this.cluster.onReconnect(() => {
+    // After a broker outage: re-assert what this replica holds, then sweep. (The cluster gives
+    // every peer a fresh window in its own listener; see ClusterMembership.)
+    this.relay.onReconnected(() => {
       tracker.reassert();
       this.later(0);
     });

@@ -158,10 +158,22 @@ describe('presence across replicas', () => {
       .get('/presence/users/olive')
       .set('authorization', `Bearer ${tokenFor('x')}`)
       .expect(403);
-    await request(server)
+    const badRoom = await request(server)
       .get('/presence/rooms/bad%20room')
       .set('authorization', `Bearer ${reader}`)
       .expect(400);
+    expect(badRoom.body).toMatchObject({
+      code: 'bad_request',
+      fields: [{ field: 'room', message: 'room must be 1-128 of A-Za-z0-9._:-' }],
+    });
+    const longUser = await request(server)
+      .get(`/presence/users/${'u'.repeat(257)}`)
+      .set('authorization', `Bearer ${reader}`)
+      .expect(400);
+    expect(longUser.body).toMatchObject({
+      code: 'bad_request',
+      fields: [{ field: 'userId', message: 'userId is at most 256 characters' }],
+    });
     const anon = await WsTestClient.open(a.wsUrl);
     clients.push(anon);
     expect(await anon.request('presence.query', { room: 'r1' })).toMatchObject({

@@ -12,7 +12,7 @@ import { connect as connectSdk, type ClientError } from '@app/client';
 import { connect, type NatsConnection } from 'nats';
 import { WebSocket } from 'ws';
 import request from 'supertest';
-import { PresenceCluster } from '../../src/presence/presence-cluster';
+import { ClusterMembership } from '../../src/cluster';
 import { startReplica } from '../support/replica';
 import { tokenFor } from '../support/tokens';
 
@@ -55,7 +55,7 @@ describe('server API across two replicas (REST and NATS)', () => {
     // A disconnect counts the replicas presence knows of: wait until each knows the other.
     for (const app of [one, two]) {
       await waitFor('both replicas to know each other', async () => {
-        return (await app.app.get(PresenceCluster).members()).length === 2;
+        return (await app.app.get(ClusterMembership).members()).length === 2;
       });
     }
   });

@@ -10,7 +10,7 @@ import {
 import type { Published } from '@app/protocol';
 import { Relay, type RelayMessage } from '@app/relay';
 import { AppError, CloseCode } from '@app/core';
-import { WsMetrics, type Connection, type WireFrame } from '@app/ws';
+import { WireFrame, WsMetrics, encodeFrame, type Connection, type ServerEvents } from '@app/ws';
 import { Registry } from 'prom-client';
 import { ChannelsMetrics } from './channels-metrics';
 import {
@@ -561,5 +561,22 @@ export class ChannelsService {
       });
     }
     joined.add(channel);
+  }
+
+  /**
+   * Writes one frame to this replica's members of `channel`, nothing stored (presence changes);
+   * returns how many got it. Members still joining get it too: it has no seq to hold it by.
+   */
+  sendEphemeral<E extends keyof ServerEvents>(
+    channel: string,
+    event: E,
+    data: ServerEvents[E],
+  ): number {
+    const ch = this.channels.get(channel);
+    if (!ch) return 0;
+    const frame = new WireFrame(Buffer.from(encodeFrame(event, data)));
+    let sent = 0;
+    for (const conn of ch.members.keys()) if (conn.sendWire(frame)) sent++;
+    return sent;
   }
 }

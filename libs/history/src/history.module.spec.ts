@@ -1,6 +1,7 @@
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { InMemoryRelay, NatsRelay, Relay, RelayModule } from '@app/relay';
+import { connect, type NatsConnection } from 'nats';
+import { BrokerConnections, InMemoryRelay, NatsRelay, Relay, RelayModule } from '@app/relay';
 import { startNatsServer, type NatsServerHandle } from '@app/testing';
 import { CONTRACT_OPTIONS, freshChannel, LiveInbox } from './history.contract';
 import { HISTORY_OPTIONS, type HistoryOptions } from './history-options';
@@ -24,14 +25,34 @@ const historyModule = HistoryModule.forRootAsync({
   useFactory: (config: FakeConfig) => config.history,
 });
 
+/**
+ * Stands in for `RelayModule`: an in-memory relay, with `BrokerConnections` only when
+ * `connections` is given, so the store's choice can only come from that provider.
+ */
+function fakeRelayModule(connections?: BrokerConnections) {
+  @Global()
+  @Module({
+    providers: [
+      { provide: Relay, useValue: new InMemoryRelay() },
+      ...(connections ? [{ provide: BrokerConnections, useValue: connections }] : []),
+    ],
+    exports: connections ? [Relay, BrokerConnections] : [Relay],
+  })
+  class FakeRelayModule {}
+  return FakeRelayModule;
+}
+
 describe(HistoryModule.name, () => {
   let moduleRef: TestingModule | undefined;
   let server: NatsServerHandle | undefined;
+  let nc: NatsConnection | undefined;
 
   afterEach(async () => {
     await moduleRef?.close();
+    await nc?.close();
     await server?.stop();
     moduleRef = undefined;
+    nc = undefined;
     server = undefined;
   });
 
@@ -43,6 +64,7 @@ describe(HistoryModule.name, () => {
     const sut = moduleRef.get(HistoryStore);
     const relay = moduleRef.get(Relay);
     expect(relay).toBeInstanceOf(InMemoryRelay);
+    expect(moduleRef.get(BrokerConnections)).toBeNull();
     expect(sut).toBeInstanceOf(InMemoryHistory);
     expect(moduleRef.get(HISTORY_OPTIONS)).toEqual(new FakeConfig().history);
 
@@ -51,6 +73,42 @@ describe(HistoryModule.name, () => {
     const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     await inbox.waitFor(1, 'the live message');
     expect(inbox.header(0, 'Nats-Sequence')).toBe(String(seq));
+  });
+
+  it('keeps history in memory when no BrokerConnections provider exists at all', async () => {
+    moduleRef = await Test.createTestingModule({
+      imports: [fakeRelayModule(), historyModule],
+    }).compile();
+    await moduleRef.init();
+
+    expect(moduleRef.get(HistoryStore)).toBeInstanceOf(InMemoryHistory);
+  });
+
+  it('uses JetStream on the connections BrokerConnections provides, whatever the relay', async () => {
+    server = await startNatsServer();
+    const opened = (nc = await connect({ servers: server.url }));
+    const purposes: string[] = [];
+    const connections: BrokerConnections = {
+      primary: () => Promise.resolve(opened),
+      open: (purpose) => {
+        purposes.push(purpose);
+        return Promise.resolve(opened);
+      },
+    };
+    moduleRef = await Test.createTestingModule({
+      imports: [fakeRelayModule(connections), historyModule],
+    }).compile();
+    await moduleRef.init();
+    const sut = moduleRef.get(HistoryStore);
+
+    expect(sut).toBeInstanceOf(JetStreamHistory);
+    const info = await (await opened.jetstreamManager()).streams.info('RT_MODULE');
+    const channel = freshChannel();
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
+    const replay = await sut.replay(channel, 0);
+    expect(replay.messages.map((m) => m.seq)).toEqual([seq]);
+    expect(replay.epoch).toBe(info.created);
+    expect(purposes).toEqual(['history']);
   });
 
   it('uses JetStream on the NATS relay, even when listed before the relay module', async () => {
@@ -65,12 +123,11 @@ describe(HistoryModule.name, () => {
     }).compile();
     await moduleRef.init();
     const sut = moduleRef.get(HistoryStore);
-    const relay = moduleRef.get(Relay);
-    expect(relay).toBeInstanceOf(NatsRelay);
+    expect(moduleRef.get(Relay)).toBeInstanceOf(NatsRelay);
     expect(sut).toBeInstanceOf(JetStreamHistory);
 
-    const jsm = await (relay as NatsRelay).connection.jetstreamManager();
-    const info = await jsm.streams.info('RT_MODULE');
+    const primary = await moduleRef.get(BrokerConnections).primary();
+    const info = await (await primary.jetstreamManager()).streams.info('RT_MODULE');
     expect(info.config.subjects).toEqual(['rt.>']);
     const channel = freshChannel();
     const { seq } = await sut.publishStored(channel, new Uint8Array([7]));

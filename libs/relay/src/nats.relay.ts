@@ -45,7 +45,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   /** Whether `state` has been `connected` before: the next `connected` is then a comeback. */
   private connectedBefore = false;
   private nc: NatsConnection | undefined;
-  private connecting: Promise<void> | undefined;
+  private connecting: Promise<NatsConnection> | undefined;
   /** Connections opened for other libs (`openConnection`): closed with the relay's. */
   private readonly others = new Set<NatsConnection>();
   /** Those of `others` that are disconnected now: the replica cannot serve fully meanwhile. */
@@ -62,9 +62,8 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
   }
 
   /**
-   * The underlying connection, for libs that need more than pub/sub (JetStream history, presence).
-   * Available once `onModuleInit` has resolved; global modules such as `RelayModule` are
-   * initialised before the modules that import them.
+   * The underlying connection, once `onModuleInit` has resolved. Other libs do not read it: they
+   * get connections through `BrokerConnections` (`connected`, `openConnection`), which wait for it.
    */
   get connection(): NatsConnection {
     if (this.nc === undefined) {
@@ -78,8 +77,16 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.currentState;
   }
 
-  /** Connects (idempotent). Resolves on the first successful connection. */
-  onModuleInit(): Promise<void> {
+  /** Connects. Resolves on the first successful connection. */
+  async onModuleInit(): Promise<void> {
+    await this.connected();
+  }
+
+  /**
+   * The relay's connection once it is up. The first call (this relay's start-up, or a store's that
+   * ran first) starts connecting; every call shares that one attempt.
+   */
+  connected(): Promise<NatsConnection> {
     this.connecting ??= this.connect();
     return this.connecting;
   }
@@ -248,7 +255,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     return this.options.reconnectTimeWait ?? DEFAULT_RECONNECT_TIME_WAIT_MS;
   }
 
-  private async connect(): Promise<void> {
+  private async connect(): Promise<NatsConnection> {
     const { name } = this.options;
     const nc = await this.connectUntilUp(name);
     this.nc = nc;
@@ -264,6 +271,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       .catch(() => undefined);
     this.logger.log({ msg: 'nats connected', server: nc.getServer(), name });
     this.setState('connected');
+    return nc;
   }
 
   /**

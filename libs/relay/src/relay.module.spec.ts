@@ -1,6 +1,7 @@
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { startNatsServer, type NatsServerHandle } from '@app/testing';
+import { BrokerConnections } from './broker-connections';
 import { InMemoryRelay } from './in-memory.relay';
 import { NatsRelay } from './nats.relay';
 import { Relay } from './relay';
@@ -46,6 +47,7 @@ describe(RelayModule.name, () => {
 
     expect(sut).toBeInstanceOf(InMemoryRelay);
     expect(moduleRef.get(Relay)).toBe(sut);
+    expect(moduleRef.get(BrokerConnections)).toBeNull();
     await moduleRef.close();
   });
 
@@ -78,6 +80,21 @@ describe(RelayModule.name, () => {
       await moduleRef.close();
 
       expect(sut.state).toBe('closed');
+    });
+
+    it("provides BrokerConnections on the relay's connection, and further ones closed with it", async () => {
+      const moduleRef = await compile(() => ({ name: 'wired', servers: [server.url] }));
+      const relay = moduleRef.get<Relay, NatsRelay>(Relay);
+      const sut = moduleRef.get(BrokerConnections);
+
+      expect(await sut.primary()).toBe(relay.connection);
+      const other = await sut.open('store');
+      expect(other).not.toBe(relay.connection);
+      expect(other.getServer()).toBe(relay.connection.getServer());
+
+      await moduleRef.close();
+
+      expect(other.isClosed()).toBe(true);
     });
   });
 });

@@ -24,19 +24,26 @@ export type RelayState = 'connected' | 'reconnecting' | 'closed';
  * Fan-out across replicas: every subscribed replica gets each message once. No queue group: every
  * replica with an interested client must see room traffic. Messages from one publisher reach each
  * subscriber in publish order.
+ *
+ * Two kinds of message cross it, and `subscribe` receives both. Ephemeral events (presence,
+ * cluster messages) leave through `publish` and are gone if nobody listens. Stored messages leave
+ * through the history store (`HistoryStore.append`): on NATS the stream republishes each one on
+ * `live.>` with its sequence headers, which is their relay; the in-memory history stands in for
+ * that republish on this relay.
  */
 export abstract class Relay {
   /**
-   * Sends a message to every replica subscribed to `subject` (no wildcards). Resolves once the
-   * broker client took it, not on delivery. Rejects with `AppError('unavailable')` when the broker
-   * cannot take it, and with a plain `Error` for an invalid subject.
+   * Sends an ephemeral event to every replica subscribed to `subject` (no wildcards): not stored,
+   * no sequence, lost by replicas that are away. Resolves once the broker client took it, not on
+   * delivery. Rejects with `AppError('unavailable')` when the broker cannot take it, and with a
+   * plain `Error` for an invalid subject.
    */
   abstract publish(subject: string, message: RelayMessage): Promise<void>;
 
   /**
-   * Calls `onMessage` for each message on `subject` (wildcards `*` and `>` allowed). Handlers of the
-   * same subject share one broker subscription; a handler that throws is logged and does not affect
-   * the others. Returns the function that removes this handler (calling it twice is harmless).
+   * Calls `onMessage` for each message on `subject` (wildcards `*` and `>` allowed), ephemeral or
+   * stored (republished by the history's stream on `live.>`). Handlers of the same subject share
+   * one broker subscription; a handler that throws is logged and does not affect the others. Returns the function that removes this handler (calling it twice is harmless).
    * Throws `AppError('unavailable')` when the broker connection is closed.
    */
   abstract subscribe(subject: string, onMessage: RelayHandler): () => void;

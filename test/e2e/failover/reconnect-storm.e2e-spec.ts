@@ -37,7 +37,7 @@ describe('failover: reconnect storm of 2,000 clients of a killed replica', () =>
 
   it(`every client resumes on the others within ${RESUME_BOUND_MS} ms, no replica above ${RSS_BOUND_MB} MB, nothing lost`, async () => {
     // This process holds one socket per client, and replica a as many: both need the descriptors.
-    const nofile = openFilesLimit();
+    const nofile = openFilesLimit().soft;
     expect(nofile).toBeGreaterThanOrEqual(CLIENTS + 1024);
     const [a, b, c] = rig.replicas as [ChildReplica, ChildReplica, ChildReplica];
     const rooms = Array.from({ length: ROOMS }, (_, i) => `storm-${i}`);

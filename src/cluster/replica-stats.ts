@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChannelsService } from '@app/channels';
 import { WsHub } from '@app/ws';
 import { Registry } from 'prom-client';
-import type { ReplicaStats } from '../presence/presence.messages';
+import type { ReplicaStats } from './cluster.messages';
 
 /** Sums a counter of the app's registry over all its labels (0 when it does not exist). */
 async function total(registry: Registry, name: string): Promise<number> {
@@ -12,7 +12,7 @@ async function total(registry: Registry, name: string): Promise<number> {
   return values.reduce((sum, v) => sum + v.value, 0);
 }
 
-/** This replica's figures for the console's cluster panel, read from its own metrics. */
+/** This replica's figures, sent with its heartbeats for the console's cluster panel (own metrics). */
 @Injectable()
 export class ReplicaStatsReader {
   constructor(
