@@ -22,6 +22,7 @@ export interface JetStreamConnectionOptions extends AckTiming {
  */
 export class JetStreamConnections {
   private clients?: Promise<JetStreamClients>;
+  private open?: JetStreamClients;
   private pages?: Promise<JetStreamPageReader>;
 
   /**
@@ -35,6 +36,11 @@ export class JetStreamConnections {
     private readonly readConnection: (() => Promise<NatsConnection>) | undefined,
     private readonly options: JetStreamConnectionOptions,
   ) {}
+
+  /** Once open: a publish then goes out in the caller's own tick, so a message's appends leave together. */
+  get opened(): JetStreamClients | undefined {
+    return this.open;
+  }
 
   api(): Promise<JetStreamClients> {
     this.clients ??= this.openClients().catch((err: unknown) => {
@@ -71,11 +77,12 @@ export class JetStreamConnections {
   private async openClients(): Promise<JetStreamClients> {
     const nc = await this.resolveConnection();
     const { timeoutMs } = this.options;
-    return {
+    this.open = {
       js: nc.jetstream({ timeout: timeoutMs }),
       // checkAPI off: start-up's stream create already proves JetStream is there, in one request.
       jsm: await nc.jetstreamManager({ timeout: timeoutMs, checkAPI: false }),
       acks: new AckedPublisher(nc, this.options),
     };
+    return this.open;
   }
 }

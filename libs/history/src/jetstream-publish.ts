@@ -45,7 +45,8 @@ export class JetStreamPublisher {
     const ownID = options?.msgID === undefined;
     const hdrs = withMsgID(headers, options?.msgID ?? this.idPrefix + (this.sent++).toString(36));
     const publish = async (): Promise<AppendResult> => {
-      const ack = await (await this.connections.api()).acks.publish(subject, data, hdrs);
+      const { acks } = this.connections.opened ?? (await this.connections.api());
+      const ack = await acks.publish(subject, data, hdrs);
       // With our own id, a duplicate is our earlier attempt, whose ack came too late.
       return { seq: ack.seq, duplicate: !ownID && ack.duplicate };
     };

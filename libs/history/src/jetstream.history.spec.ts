@@ -12,6 +12,7 @@ import {
   freshChannel,
 } from './history.contract';
 import { JetStreamHistory } from './jetstream.history';
+import { storeSubject } from './subjects';
 
 // Lifecycle logs (stream updated, connection closed) would drown the output; specs check behaviour.
 Logger.overrideLogger(['error']);
@@ -125,6 +126,21 @@ describe(JetStreamHistory.name, () => {
     expect(config.duplicate_window).toBe(30_000 * 1e6);
     expect(config.republish).toEqual({ src: 'rt.>', dest: 'live.>' });
     expect(await after.head(channel)).toEqual({ seq: 1, epoch });
+  });
+
+  it("puts a message's appends on the wire together: published in the caller's own tick", async () => {
+    const nc = await open();
+    const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream: streamName() });
+    const publishes = jest.spyOn(nc, 'publish');
+    const [a, b] = [freshChannel(), freshChannel()];
+    const both = [sut.publishStored(a, bytes('dm')), sut.publishStored(b, bytes('dm'))];
+    // Before any await: both are in the connection's outbound buffer, to be written in one go.
+    expect(publishes.mock.calls.map(([subject]) => subject)).toEqual([
+      storeSubject(a),
+      storeSubject(b),
+    ]);
+    const [sa, sb] = await Promise.all(both);
+    expect(sb!.seq).toBeGreaterThan(sa!.seq);
   });
 
   it('leaves no consumer behind after replays, short or long', async () => {
