@@ -1,5 +1,4 @@
-import type { ChatMessage, ChatRemoved, DirectMessage } from '@app/protocol';
-
+/** The wire shapes this feature sends; their events are in the protocol's `ServerEvents` map. */
 export type {
   Body,
   ChatHistoryReply,
@@ -7,11 +6,3 @@ export type {
   ChatRemoved,
   DirectMessage,
 } from '@app/protocol';
-
-declare module '@app/ws' {
-  interface ServerEvents {
-    'chat.message': ChatMessage;
-    'chat.direct': DirectMessage;
-    'chat.removed': ChatRemoved;
-  }
-}

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { ChannelsService, idempotentIds, type JoinResult, type Published } from '@app/channels';
+import { ChannelsService, idempotentIds } from '@app/channels';
 import { AppError, type Principal } from '@app/core';
+import type {
+  Body,
+  ChatHistoryReply,
+  ChatInboxReply,
+  ChatJoinReply,
+  ChatLeaveReply,
+  Published,
+} from '@app/protocol';
 import { WsHub, limitExceeded, type Connection } from '@app/ws';
 import { RoomAccess } from '../auth';
 import { AppConfig } from '../config';
 import { PresenceService } from '../presence/presence.service';
-import type { Body, ChatHistoryReply } from './chat.events';
 import { ChatEvent, inboxChannel, isRoomChannel, roomChannel } from './chat.subjects';
 import { HISTORY_DEFAULT_LIMIT, type ChatHistoryDto } from './dto/chat-history.dto';
 import { RoomHistory } from './room-history.service';
@@ -43,7 +50,7 @@ export class ChatService implements OnModuleInit {
     this.hub.onRefresh((conn) => this.recheckRooms(conn));
   }
 
-  join(conn: Connection, dto: ChatJoinDto): Promise<{ room: string } & JoinResult> {
+  join(conn: Connection, dto: ChatJoinDto): Promise<ChatJoinReply> {
     let pending = this.joining.get(conn);
     if (!pending) {
       pending = new Map();
@@ -62,7 +69,7 @@ export class ChatService implements OnModuleInit {
   private async joinRoom(
     conn: Connection,
     { room, since, epoch }: ChatJoinDto,
-  ): Promise<{ room: string } & JoinResult> {
+  ): Promise<ChatJoinReply> {
     const user = requirePrincipal(conn);
     const channel = roomChannel(room);
     if (!this.channels.isMember(conn, channel)) this.assertRoomsUnder(conn);
@@ -91,7 +98,7 @@ export class ChatService implements OnModuleInit {
     }
   }
 
-  leave(conn: Connection, { room }: ChatLeaveDto): { room: string; left: boolean } {
+  leave(conn: Connection, { room }: ChatLeaveDto): ChatLeaveReply {
     this.presence.exit(conn, room);
     this.rooms.get(conn)?.delete(room);
     return { room, left: this.channels.leave(conn, roomChannel(room)) };
@@ -148,7 +155,7 @@ export class ChatService implements OnModuleInit {
     return published!;
   }
 
-  inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<JoinResult> {
+  inbox(conn: Connection, { since, epoch }: ChatInboxDto): Promise<ChatInboxReply> {
     return this.channels.join(conn, inboxChannel(requireUser(conn)), { since, epoch });
   }
 

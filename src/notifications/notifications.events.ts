@@ -1,9 +1,2 @@
-import type { Notification } from '@app/protocol';
-
+/** The wire shapes this feature sends; their events are in the protocol's `ServerEvents` map. */
 export type { Notification } from '@app/protocol';
-
-declare module '@app/ws' {
-  interface ServerEvents {
-    notification: Notification;
-  }
-}

@@ -3,10 +3,11 @@ import {
   ChannelsService,
   idempotentIds,
   type JoinOptions,
-  type JoinResult,
+  type ChannelPosition,
   type Published,
 } from '@app/channels';
 import { AppError } from '@app/core';
+import type { NotificationsSubscribeReply, NotificationsUnsubscribeReply } from '@app/protocol';
 import { WsMetrics, limitExceeded, type Connection } from '@app/ws';
 import { AppConfig } from '../config';
 import type { NotificationsSubscribeDto } from './dto/notifications-subscribe.dto';
@@ -18,17 +19,6 @@ import {
   kindOf,
   streamChannel,
 } from './notifications.subjects';
-
-export interface Subscribed {
-  streams: string[];
-  epoch: string;
-  /** False when any stream's history no longer reaches back to its `since`. */
-  recovered: boolean;
-  /** The same, per stream: which ones lost messages. */
-  recoveredStreams: Record<string, boolean>;
-  /** The last seq of each stream this connection now has: what to resume from. */
-  seqs: Record<string, number>;
-}
 
 export interface PushOptions {
   /** The same key from the same caller within 5 minutes returns the first result, delivered once. */
@@ -49,7 +39,7 @@ export class NotificationsService {
   async subscribe(
     conn: Connection,
     { streams, since, epoch }: NotificationsSubscribeDto,
-  ): Promise<Subscribed> {
+  ): Promise<NotificationsSubscribeReply> {
     const unique = [...new Set(streams)];
     const strays = Object.keys(since ?? {}).filter((s) => !unique.includes(s));
     if (strays.length > 0) {
@@ -76,7 +66,10 @@ export class NotificationsService {
     };
   }
 
-  unsubscribe(conn: Connection, { streams }: NotificationsUnsubscribeDto): { streams: string[] } {
+  unsubscribe(
+    conn: Connection,
+    { streams }: NotificationsUnsubscribeDto,
+  ): NotificationsUnsubscribeReply {
     const left = streams.filter((stream) =>
       this.channels.leave(conn, this.channelFor(conn, stream)),
     );
@@ -119,7 +112,7 @@ export class NotificationsService {
     conn: Connection,
     channels: string[],
     options: (i: number) => JoinOptions,
-  ): Promise<JoinResult[]> {
+  ): Promise<ChannelPosition[]> {
     const had = channels.map((channel) => this.channels.isMember(conn, channel));
     const settled = await Promise.allSettled(
       channels.map((channel, i) => this.channels.join(conn, channel, options(i))),
@@ -131,7 +124,7 @@ export class NotificationsService {
       });
       throw failed.reason;
     }
-    return settled.map((r) => (r as PromiseFulfilledResult<JoinResult>).value);
+    return settled.map((r) => (r as PromiseFulfilledResult<ChannelPosition>).value);
   }
 
   /** A private stream is always the connected user's own, whatever the client sends. */

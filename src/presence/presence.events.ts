@@ -1,10 +1,2 @@
-import type { PresenceChange } from '@app/protocol';
-
+/** The wire shapes this feature sends; their events are in the protocol's `ServerEvents` map. */
 export type { PresenceChange } from '@app/protocol';
-
-declare module '@app/ws' {
-  interface ServerEvents {
-    'presence.join': PresenceChange;
-    'presence.leave': PresenceChange;
-  }
-}

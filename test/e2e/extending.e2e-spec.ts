@@ -8,7 +8,7 @@ import {
   type Replicas,
   type TestApp,
 } from '@app/testing';
-import type { JoinResult, Published } from '@app/channels';
+import type { ChannelPosition, Published } from '@app/channels';
 import type { DocumentOpEvent } from '../fixtures/documents/documents.events';
 import { DocumentsModule } from '../fixtures/documents/documents.module';
 import { DOCUMENTS_EDIT_SCOPE } from '../fixtures/documents/documents.service';
@@ -129,7 +129,7 @@ describe('extending: a team module (test/fixtures/documents) across two replicas
   it('resumes on the other replica with exactly the missed ops, then live ones', async () => {
     const writer = await editor(one, 'margaret');
     const reader = await open(two, 'alan');
-    const joined = await reader.call<JoinResult>(DocumentsEvent.Open, { doc: 'resume' });
+    const joined = await reader.call<ChannelPosition>(DocumentsEvent.Open, { doc: 'resume' });
     for (let i = 0; i < 3; i++) {
       await writer.call(DocumentsEvent.Edit, { doc: 'resume', op: { at: i, insert: `seen${i}` } });
     }
@@ -144,7 +144,7 @@ describe('extending: a team module (test/fixtures/documents) across two replicas
     }
 
     const back = await open(one, 'alan');
-    const resumed = await back.call<JoinResult>(DocumentsEvent.Open, {
+    const resumed = await back.call<ChannelPosition>(DocumentsEvent.Open, {
       doc: 'resume',
       since: lastSeen,
       epoch: joined.epoch,

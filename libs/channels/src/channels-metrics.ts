@@ -120,16 +120,13 @@ export class ChannelsMetrics {
     this.ws.frameOut(eventOf(frame) ?? OTHER_EVENT).inc(count);
   }
 
-  /** Runs a history append and observes how long it took. */
-  async timeAppend<T>(append: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      const result = await append();
-      this.publishOk.observe((performance.now() - started) / 1000);
-      return result;
-    } catch (error) {
-      this.publishFailed.observe((performance.now() - started) / 1000);
-      throw error;
-    }
+  /** Observes one history append that took `ms` and succeeded or not. */
+  appended(ms: number, ok: boolean): void {
+    (ok ? this.publishOk : this.publishFailed).observe(ms / 1000);
+  }
+
+  /** Counts `count` sockets written with one ephemeral frame of `event`. */
+  sentEphemeral(event: string, count: number): void {
+    this.ws.frameOut(event).inc(count);
   }
 }

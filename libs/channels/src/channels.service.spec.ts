@@ -6,6 +6,14 @@ import { Connection } from '@app/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ChannelsService } from './channels.service';
 
+// The channels carry any stored event of the protocol's map: these specs publish their own.
+declare module '@app/protocol' {
+  interface ServerEvents {
+    'test.message': { id: string; seq: number; ts: number; body: unknown };
+    'test.direct': { id: string; seq: number; ts: number; body: unknown };
+  }
+}
+
 /** Counts live broker subscriptions: a real in-memory relay, observed. */
 class CountingRelay extends InMemoryRelay {
   active = 0;
@@ -197,7 +205,7 @@ describe(ChannelsService.name, () => {
     const [p1, p2] = [await peer(), await peer()];
     await sut.join(p1.conn, 'room.x');
     await sut.join(p2.conn, 'room.x');
-    const sent = await sut.publish('room.x', 'chat.message', { body: 'hi' });
+    const sent = await sut.publish('room.x', 'test.message', { body: 'hi' });
     await Promise.all([p1.received(1), p2.received(1)]);
     expect(p1.seqs).toEqual([sent.seq]);
     expect(p2.bodies).toEqual(['hi']);
@@ -207,8 +215,8 @@ describe(ChannelsService.name, () => {
     const [p1, p2] = [await peer(), await peer()];
     await sut.join(p1.conn, 'inbox.u');
     await sut.join(p2.conn, 'inbox.u');
-    await sut.publish('inbox.u', 'chat.direct', { body: 'mine' }, { origin: p1.conn });
-    const marker = await sut.publish('inbox.u', 'chat.direct', { body: 'marker' });
+    await sut.publish('inbox.u', 'test.direct', { body: 'mine' }, { origin: p1.conn });
+    const marker = await sut.publish('inbox.u', 'test.direct', { body: 'marker' });
     await p1.received(1);
     expect(p1.seqs).toEqual([marker.seq]);
     await p2.received(2);
@@ -218,7 +226,7 @@ describe(ChannelsService.name, () => {
     const writer = (async () => {
       const seqs: number[] = [];
       for (let i = 0; i < 300; i++)
-        seqs.push((await sut.publish('room.r', 'chat.message', { body: i })).seq);
+        seqs.push((await sut.publish('room.r', 'test.message', { body: i })).seq);
       return seqs;
     })();
     // Join mid-stream, from a seq in the past.
@@ -237,14 +245,14 @@ describe(ChannelsService.name, () => {
     const p = await peer();
     const seqs: number[] = [];
     for (let i = 0; i < 10; i++)
-      seqs.push((await sut.publish('room.s', 'chat.message', { body: i })).seq);
+      seqs.push((await sut.publish('room.s', 'test.message', { body: i })).seq);
     await sut.join(p.conn, 'room.s', { since: seqs[4] });
     await p.received(5);
     const again = await sut.join(p.conn, 'room.s', { since: seqs[1] });
     await p.received(8);
     expect(p.seqs).toEqual([...seqs.slice(5), ...seqs.slice(2, 5)]);
     expect(again.seq).toBe(seqs[9]);
-    const next = await sut.publish('room.s', 'chat.message', { body: 'live' });
+    const next = await sut.publish('room.s', 'test.message', { body: 'live' });
     await p.received(9);
     expect(p.seqs.at(-1)).toBe(next.seq);
   });
@@ -257,7 +265,7 @@ describe(ChannelsService.name, () => {
     slow.client.pause();
     const body = 'x'.repeat(16 * 1024);
     for (let i = 0; i < 1000 && slow.conn.isOpen; i++)
-      await sut.publish('room.big', 'chat.message', { body });
+      await sut.publish('room.big', 'test.message', { body });
     slow.client.resume();
     expect(await slow.closed).toBe(1013);
     expect(fast.conn.isOpen).toBe(true);
@@ -279,14 +287,14 @@ describe(ChannelsService.name, () => {
       sut = new ChannelsService(relay, history);
       backlog = [];
       for (let i = 0; i < 300; i++)
-        backlog.push((await sut.publish('room.long', 'chat.message', { body })).seq);
+        backlog.push((await sut.publish('room.long', 'test.message', { body })).seq);
     });
 
     it('streams it page by page to a client that reads: all of it, in order, then live', async () => {
       const p = await peer(BOUND);
       const reply = await sut.join(p.conn, 'room.long', { since: 0 });
       expect(reply).toMatchObject({ recovered: true, seq: backlog.at(-1) });
-      const live = await sut.publish('room.long', 'chat.message', { body: 'live' });
+      const live = await sut.publish('room.long', 'test.message', { body: 'live' });
       await p.received(backlog.length + 1);
       expect(p.seqs).toEqual([...backlog, live.seq]);
       expect(p.conn.isOpen).toBe(true);
@@ -298,7 +306,7 @@ describe(ChannelsService.name, () => {
       const joined = sut.join(p.conn, 'room.long', { since: 0 }).catch(() => undefined);
       // The replay now waits for room; live messages meanwhile are held, up to the bound.
       for (let i = 0; i < 100 && p.conn.isOpen; i++)
-        await sut.publish('room.long', 'chat.message', { body });
+        await sut.publish('room.long', 'test.message', { body });
       expect(p.conn.isOpen).toBe(false);
       p.client.resume();
       expect(await p.closed).toBe(1013);
@@ -309,9 +317,9 @@ describe(ChannelsService.name, () => {
 
   it('follows live without reading history, then resumes only what it lacks', async () => {
     const p = await peer();
-    const old = await sut.publish('inbox.f', 'chat.direct', { body: 'old' });
+    const old = await sut.publish('inbox.f', 'test.direct', { body: 'old' });
     await sut.follow(p.conn, 'inbox.f');
-    const live1 = await sut.publish('inbox.f', 'chat.direct', { body: 'live1' });
+    const live1 = await sut.publish('inbox.f', 'test.direct', { body: 'live1' });
     await p.received(1);
     const reply = await sut.join(p.conn, 'inbox.f', { since: 0 });
     await p.received(2);
@@ -321,10 +329,10 @@ describe(ChannelsService.name, () => {
 
   it('treats a since beyond the end of history as a reset: replays it all, then goes live', async () => {
     const p = await peer();
-    const kept = await sut.publish('room.t', 'chat.message', { body: 'kept' });
+    const kept = await sut.publish('room.t', 'test.message', { body: 'kept' });
     const reply = await sut.join(p.conn, 'room.t', { since: kept.seq + 1000 });
     expect(reply).toMatchObject({ recovered: false, seq: kept.seq });
-    const live = await sut.publish('room.t', 'chat.message', { body: 'live' });
+    const live = await sut.publish('room.t', 'test.message', { body: 'live' });
     await p.received(2);
     expect(p.seqs).toEqual([kept.seq, live.seq]);
   });
@@ -340,11 +348,11 @@ describe(ChannelsService.name, () => {
     const service = new ChannelsService(lossy, store);
     const p = await peer();
     await service.join(p.conn, 'room.gap');
-    const sent = [await service.publish('room.gap', 'chat.message', { body: 1 })];
+    const sent = [await service.publish('room.gap', 'test.message', { body: 1 })];
     await p.received(1);
     lossy.drop = 2;
     for (let i = 2; i <= 5; i++)
-      sent.push(await service.publish('room.gap', 'chat.message', { body: i }));
+      sent.push(await service.publish('room.gap', 'test.message', { body: i }));
     await p.received(5);
     expect(p.seqs).toEqual(sent.map((m) => m.seq));
     expect(p.bodies).toEqual([1, 2, 3, 4, 5]);
@@ -359,8 +367,8 @@ describe(ChannelsService.name, () => {
       const p = await peer();
       await service.join(p.conn, 'room.empty');
       relay.drop = 1;
-      const sent = [await service.publish('room.empty', 'chat.message', { body: 1 })];
-      sent.push(await service.publish('room.empty', 'chat.message', { body: 2 }));
+      const sent = [await service.publish('room.empty', 'test.message', { body: 1 })];
+      sent.push(await service.publish('room.empty', 'test.message', { body: 2 }));
       await p.received(2);
       expect(p.seqs).toEqual(sent.map((m) => m.seq));
     });
@@ -370,10 +378,10 @@ describe(ChannelsService.name, () => {
       const service = new ChannelsService(relay, new InMemoryHistory(relay, options));
       const p = await peer();
       await service.join(p.conn, 'room.last');
-      const first = await service.publish('room.last', 'chat.message', { body: 1 });
+      const first = await service.publish('room.last', 'test.message', { body: 1 });
       await p.received(1);
       relay.drop = 1;
-      const lost = await service.publish('room.last', 'chat.message', { body: 2 });
+      const lost = await service.publish('room.last', 'test.message', { body: 2 });
       relay.set('reconnecting');
       relay.set('connected');
       await p.received(2);
@@ -385,7 +393,7 @@ describe(ChannelsService.name, () => {
       const history = new StallingHistory(relay, options);
       const service = new ChannelsService(relay, history);
       history.stall = true;
-      const inFlight = service.publish('room.stall', 'chat.message', { body: 1 });
+      const inFlight = service.publish('room.stall', 'test.message', { body: 1 });
       relay.set('reconnecting');
       await expect(inFlight).rejects.toMatchObject({
         code: 'unavailable',
@@ -394,7 +402,7 @@ describe(ChannelsService.name, () => {
       // Once back, publishing works again, and nothing waits on the old connection state.
       relay.set('connected');
       history.stall = false;
-      await expect(service.publish('room.stall', 'chat.message', { body: 2 })).resolves.toEqual({
+      await expect(service.publish('room.stall', 'test.message', { body: 2 })).resolves.toEqual({
         id: expect.any(String) as unknown,
         seq: expect.any(Number) as unknown,
       });
@@ -406,15 +414,15 @@ describe(ChannelsService.name, () => {
       const service = new ChannelsService(relay, history);
       const p = await peer(64 * 1024);
       await service.join(p.conn, 'room.held');
-      await service.publish('room.held', 'chat.message', { body: 1 });
+      await service.publish('room.held', 'test.message', { body: 1 });
       await p.received(1);
       history.holdReads();
       relay.drop = 1;
-      await service.publish('room.held', 'chat.message', { body: 2 });
+      await service.publish('room.held', 'test.message', { body: 2 });
       const body = 'z'.repeat(2_000);
       // The fill waits for history; live messages pile up behind it until the bound.
       for (let i = 0; i < 100 && p.conn.isOpen; i++)
-        await service.publish('room.held', 'chat.message', { body });
+        await service.publish('room.held', 'test.message', { body });
       expect(p.conn.isOpen).toBe(false);
       history.release();
       expect(await p.closed).toBe(1013);
@@ -427,12 +435,12 @@ describe(ChannelsService.name, () => {
       const service = new ChannelsService(relay, history);
       const p = await peer();
       await service.join(p.conn, 'room.fail');
-      await service.publish('room.fail', 'chat.message', { body: 1 });
+      await service.publish('room.fail', 'test.message', { body: 1 });
       await p.received(1);
       relay.drop = 1;
-      await service.publish('room.fail', 'chat.message', { body: 2 });
+      await service.publish('room.fail', 'test.message', { body: 2 });
       history.failReads = true;
-      await service.publish('room.fail', 'chat.message', { body: 3 });
+      await service.publish('room.fail', 'test.message', { body: 3 });
       expect(await p.closed).toBe(1013);
       expect(p.bodies).toEqual([1]);
     });
@@ -452,8 +460,8 @@ describe(ChannelsService.name, () => {
 
     it('refuses a publish past the appends in flight at once, with overloaded and nothing stored', async () => {
       const { history, service } = gated(2);
-      const admitted = [1, 2].map((body) => service.publish('room.busy', 'chat.message', { body }));
-      await expect(service.publish('room.busy', 'chat.message', { body: 3 })).rejects.toMatchObject(
+      const admitted = [1, 2].map((body) => service.publish('room.busy', 'test.message', { body }));
+      await expect(service.publish('room.busy', 'test.message', { body: 3 })).rejects.toMatchObject(
         {
           code: 'overloaded',
           retryAfterMs: expect.any(Number) as unknown,
@@ -463,7 +471,7 @@ describe(ChannelsService.name, () => {
       history.open();
       const stored = await Promise.all(admitted);
       // Slots come back once answered: the next one is admitted.
-      await expect(service.publish('room.busy', 'chat.message', { body: 4 })).resolves.toEqual({
+      await expect(service.publish('room.busy', 'test.message', { body: 4 })).resolves.toEqual({
         id: expect.any(String) as unknown,
         seq: expect.any(Number) as unknown,
       });
@@ -473,10 +481,10 @@ describe(ChannelsService.name, () => {
 
     it('admits a message for several channels whole or not at all', async () => {
       const { history, service } = gated(2);
-      const first = service.publish('inbox.a', 'chat.direct', { body: 1 });
+      const first = service.publish('inbox.a', 'test.direct', { body: 1 });
       const both = service.publishAll(
         [{ channel: 'inbox.b' }, { channel: 'inbox.c' }],
-        'chat.direct',
+        'test.direct',
         {
           body: 2,
         },
@@ -487,7 +495,7 @@ describe(ChannelsService.name, () => {
       await first;
       const [b, c] = await service.publishAll(
         [{ channel: 'inbox.b' }, { channel: 'inbox.c' }],
-        'chat.direct',
+        'test.direct',
         {
           body: 2,
         },

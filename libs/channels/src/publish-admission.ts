@@ -31,11 +31,10 @@ export class PublishAdmission {
   }
 
   /**
-   * Takes `count` slots at once (a direct message is stored twice: both copies or neither) and
-   * returns their release, to call once when the appends have settled; throws `overloaded` when
-   * they do not fit.
+   * Takes `count` slots at once (a direct message is stored twice: both copies or neither); throws
+   * `overloaded` when they do not fit. Each admission is released once its appends have settled.
    */
-  admit(count = 1): (elapsedMs: number) => void {
+  admit(count: number): void {
     if (this.inFlight + count > this.limit) {
       this.onRefused();
       throw new AppError(
@@ -46,13 +45,12 @@ export class PublishAdmission {
       );
     }
     this.inFlight += count;
-    let released = false;
-    return (elapsedMs) => {
-      if (released) return;
-      released = true;
-      this.inFlight -= count;
-      this.appendMs += (elapsedMs - this.appendMs) * EWMA_WEIGHT;
-    };
+  }
+
+  /** Gives back the `count` slots of one admission whose appends took `elapsedMs`. */
+  release(count: number, elapsedMs: number): void {
+    this.inFlight -= count;
+    this.appendMs += (elapsedMs - this.appendMs) * EWMA_WEIGHT;
   }
 
   /** About the time the appends now in flight take to drain: then there is room again. */

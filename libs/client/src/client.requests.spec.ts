@@ -1,4 +1,5 @@
 import { flush, rejectionOf, startClient, startLiveClient } from './testing/harness';
+import type { RequestReplies } from './types';
 
 async function live(options: Parameters<typeof startClient>[0] = {}) {
   const harness = startClient(options);
@@ -51,6 +52,25 @@ describe('RealtimeClient requests', () => {
       fields: [{ field: 'room', message: 'room must be 1-128 of A-Za-z0-9._:-' }],
     });
     expect(await bad).toMatchObject({ code: 'bad_request', fields: [{ field: 'room' }] });
+    await client.close();
+  });
+
+  it("types a request by its event: the server's from RequestReplies, a custom one as a plain reply", async () => {
+    const { server, client } = await startLiveClient();
+    const history: Promise<RequestReplies['chat.history']> = client.request('chat.history', {
+      room: 'lobby',
+    });
+    server.last.deliver('reply', {
+      ref: server.last.request('chat.history').data.ref,
+      room: 'lobby',
+      epoch: 'e1',
+      messages: [],
+      hasMore: false,
+    });
+    const custom: Promise<Record<string, unknown>> = client.request('documents.open', { id: 'd' });
+    server.last.deliver('reply', { ref: server.last.request('documents.open').data.ref, rev: 3 });
+    await expect(history).resolves.toMatchObject({ epoch: 'e1', hasMore: false });
+    await expect(custom).resolves.toMatchObject({ rev: 3 });
     await client.close();
   });
 

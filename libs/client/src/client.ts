@@ -18,6 +18,7 @@ import type {
   Position,
   Positions,
   Published,
+  RequestReplies,
   RoomPresence,
   SubscribeResult,
   UnsubscribeResult,
@@ -253,8 +254,20 @@ export class RealtimeClient extends TypedEmitter<ClientEvents> {
   /**
    * Any request, for events this SDK has no method for (a module of your own). It waits in the
    * queue like the others; `retry: true` sends it again when the connection is lost before its
-   * reply (only for requests that are safe to repeat).
+   * reply (only for requests that are safe to repeat). An event in `RequestReplies` (the server's
+   * own, or one a module added by declaration merging) is typed with its reply; the SDK does not
+   * check a custom reply's shape.
    */
+  request<E extends keyof RequestReplies>(
+    event: E,
+    data?: Record<string, unknown>,
+    options?: { retry?: boolean },
+  ): Promise<RequestReplies[E]>;
+  request(
+    event: string,
+    data?: Record<string, unknown>,
+    options?: { retry?: boolean },
+  ): Promise<Reply>;
   request(
     event: string,
     data: Record<string, unknown> = {},

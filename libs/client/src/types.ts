@@ -1,16 +1,4 @@
-import type {
-  ChatHistoryReply,
-  ChatJoinReply,
-  ChatLeaveReply,
-  ChatMessage,
-  DirectMessage,
-  Notification,
-  NotificationsUnsubscribeReply,
-  PresenceChange as PresenceFrame,
-  PresenceRoomReply,
-  PresenceUsersReply,
-  Welcome,
-} from '@app/protocol';
+import type { RequestReplies, ServerEvents } from '@app/protocol';
 import type { ClientError } from './errors';
 
 /** The server's frames and replies, as the protocol defines them (`@app/protocol`). */
@@ -20,13 +8,13 @@ export type {
   DirectMessage,
   Notification,
   Published,
+  RequestReplies,
+  ServerEvents,
   Welcome,
 } from '@app/protocol';
 
 /** `presence.join` / `presence.leave` in a joined room. */
-export interface PresenceChange extends PresenceFrame {
-  type: 'join' | 'leave';
-}
+export type PresenceChange = ServerEvents['presence.join'] & { type: 'join' | 'leave' };
 
 /** What `history` asks for: `before` a seq (omitted: the newest), `limit` 1-100 (default 50). */
 export interface HistoryRequest {
@@ -36,7 +24,7 @@ export interface HistoryRequest {
 }
 
 /** What `history` resolves with: the messages oldest first; `hasMore` when older ones remain. */
-export type HistoryPage = ChatHistoryReply;
+export type HistoryPage = RequestReplies['chat.history'];
 
 /**
  * The server took the connection out of a room (`chat.removed`): `permission_revoked` when a
@@ -48,25 +36,23 @@ export interface RemovedEvent {
 }
 
 /** What `join` resolves with. */
-export type JoinResult = ChatJoinReply;
+export type JoinResult = RequestReplies['chat.join'];
 
-export interface SubscribeResult {
-  streams: string[];
-  epoch: string;
-  recovered: boolean;
-  /** The last seq of each stream this client has. */
-  seqs: Record<string, number>;
-}
+/** What `subscribe` resolves with: `seqs` holds the last seq of each stream this client has. */
+export type SubscribeResult = Pick<
+  RequestReplies['notifications.subscribe'],
+  'streams' | 'epoch' | 'recovered' | 'seqs'
+>;
 
-export type LeaveResult = ChatLeaveReply;
+export type LeaveResult = RequestReplies['chat.leave'];
 
-export type UnsubscribeResult = NotificationsUnsubscribeReply;
+export type UnsubscribeResult = RequestReplies['notifications.unsubscribe'];
 
 /** `presence.query {room}`. */
-export type RoomPresence = PresenceRoomReply;
+export type RoomPresence = Extract<RequestReplies['presence.query'], { room: string }>;
 
 /** `presence.query {users}`. */
-export type UsersPresence = PresenceUsersReply;
+export type UsersPresence = Extract<RequestReplies['presence.query'], { online: unknown }>;
 
 /** Where a room, stream or the inbox resumes from. Persist it to resume across page loads. */
 export interface Position {
@@ -123,13 +109,13 @@ export interface UnknownFrame {
   data: Record<string, unknown>;
 }
 
-/** Every event of `client.on(...)`. */
+/** Every event of `client.on(...)`: the server's frames are typed by the protocol's map. */
 export interface ClientEvents {
   state: StateEvent;
-  welcome: Welcome;
-  message: ChatMessage;
-  direct: DirectMessage;
-  notification: Notification;
+  welcome: ServerEvents['welcome'];
+  message: ServerEvents['chat.message'];
+  direct: ServerEvents['chat.direct'];
+  notification: ServerEvents['notification'];
   presence: PresenceChange;
   removed: RemovedEvent;
   recovered: RecoveredEvent;

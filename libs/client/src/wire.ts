@@ -1,3 +1,4 @@
+import type { RequestReplies } from '@app/protocol';
 import { ClientError, isServerErrorCode, type FieldError } from './errors';
 import type {
   ChatMessage,
@@ -20,11 +21,7 @@ export interface Frame {
 export type Reply = Record<string, unknown>;
 
 /** The position part of a join, inbox or subscribe reply. */
-export interface InboxResult {
-  seq: number;
-  epoch: string;
-  recovered: boolean;
-}
+export type InboxResult = RequestReplies['chat.inbox'];
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -137,7 +134,7 @@ export function asHistoryPage(d: Reply, room: string): HistoryPage {
   return { room, epoch: d.epoch, messages: read, hasMore: d.hasMore };
 }
 
-export function asPublished(d: Reply, event: string): Published {
+export function asPublished(d: Reply, event: 'chat.send' | 'chat.direct'): Published {
   if (!isString(d.id) || !isSeq(d.seq)) throw malformed(event);
   return { id: d.id, seq: d.seq };
 }

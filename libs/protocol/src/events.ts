@@ -1,3 +1,8 @@
+import type { ErrorCode, FieldError } from '@app/core';
+
+/** A request's correlation id, echoed in its `reply` or `error`. */
+export type Ref = string | number;
+
 /** A message body: a string or a JSON object. */
 export type Body = string | Record<string, unknown>;
 
@@ -49,3 +54,53 @@ export interface PresenceChange {
   room: string;
   userId: string;
 }
+
+/** `reply`: a request's result, with the request's `ref` (see `RequestReplies` for each result). */
+export type ReplyData = { ref?: Ref } & Record<string, unknown>;
+
+/** `error`: a request or frame refused, answering the request `ref` when there is one. */
+export interface ErrorData {
+  ref?: Ref;
+  code: ErrorCode;
+  message: string;
+  fields?: FieldError[];
+  retryAfterMs?: number;
+}
+
+/** `reconnect`: the replica is draining; connect again (to another one). */
+export interface Reconnect {
+  reason: string;
+}
+
+/**
+ * Every frame the server sends, by event name: the one map the server's writers and the SDK's
+ * `on(...)` handlers are typed from. A module of the application adds its own by declaration
+ * merging: `declare module '@app/protocol' { interface ServerEvents { 'documents.op': DocumentOp } }`.
+ */
+export interface ServerEvents {
+  welcome: Welcome;
+  reply: ReplyData;
+  error: ErrorData;
+  reconnect: Reconnect;
+  'chat.message': ChatMessage;
+  'chat.direct': DirectMessage;
+  'chat.removed': ChatRemoved;
+  notification: Notification;
+  'presence.join': PresenceChange;
+  'presence.leave': PresenceChange;
+}
+
+/** What the server adds to a stored message when it publishes it: the caller never passes these. */
+export interface StoredFields {
+  id: string;
+  seq: number;
+  ts: number;
+}
+
+/** The events of stored messages (published to a channel's history): those with `StoredFields`. */
+export type StoredEvent = {
+  [E in keyof ServerEvents]: ServerEvents[E] extends StoredFields ? E : never;
+}[keyof ServerEvents];
+
+/** What a publisher passes for a stored event: its data without what the server adds. */
+export type StoredData<E extends StoredEvent> = Omit<ServerEvents[E], keyof StoredFields>;

@@ -1,6 +1,7 @@
 /**
  * The wire shapes of the public protocol (docs/protocol.md), shared by the server and the client
- * SDK: types and the error-code list only, no runtime dependencies.
+ * SDK: the map of every server event and of every request's reply, types and the error-code list
+ * only, no runtime dependencies.
  */
 export * from './errors';
 export * from './events';

@@ -6,3 +6,4 @@ export * from './replicas';
 export * from './nats-cluster';
 export * from './wait-for';
 export * from './tls-certificates';
+export * from './loopback-connections';

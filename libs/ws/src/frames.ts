@@ -1,25 +1,8 @@
-import type { Welcome } from '@app/protocol';
-import type { AppError, ErrorCode, FieldError } from '@app/core';
+import type { AppError } from '@app/core';
+import type { Ref, ServerEvents } from '@app/protocol';
 
-/** A request's correlation id, echoed in its `reply` or `error`. */
-export type Ref = string | number;
-
-/**
- * Every frame the server sends, by event name. Feature modules add theirs by declaration merging:
- * `declare module '@app/ws' { interface ServerEvents { 'chat.message': ChatMessage } }`.
- */
-export interface ServerEvents {
-  welcome: Welcome;
-  reply: { ref?: Ref } & Record<string, unknown>;
-  error: {
-    ref?: Ref;
-    code: ErrorCode;
-    message: string;
-    fields?: FieldError[];
-    retryAfterMs?: number;
-  };
-  reconnect: { reason: string };
-}
+/** The frames the server sends are typed by the one map of the protocol (`@app/protocol`). */
+export type { Ref, ServerEvents } from '@app/protocol';
 
 export function encodeFrame<E extends keyof ServerEvents>(event: E, data: ServerEvents[E]): string {
   return JSON.stringify({ event, data });
