@@ -65,7 +65,7 @@ export abstract class HistoryStore {
   /**
    * Stores the message in the channel's history AND relays it to every replica: this is how a
    * stored message leaves a replica (on JetStream, the stream republishes each stored message on
-   * `live.>`; in memory, the store publishes it on the Relay). `Relay.publish` carries only
+   * `live.>`; in memory, the store publishes it on the Relay). `Relay.publishEphemeral` carries only
    * ephemeral events. Resolves with the seq once stored. Rejects with `AppError('unavailable')`
    * when the broker is unreachable or does not acknowledge in time.
    */

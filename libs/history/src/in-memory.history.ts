@@ -114,7 +114,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     }
     if (msgID !== undefined) this.dedupe.set(msgID, { seq, at: now });
 
-    await this.relay.publish(liveSubject(channel), {
+    await this.relay.publishEphemeral(liveSubject(channel), {
       data: stored.data,
       headers: {
         ...headers,
