@@ -25,9 +25,9 @@ class TestRelay extends InMemoryRelay {
     this.comebacks.add(listener);
     return () => this.comebacks.delete(listener);
   }
-  override publish(subject: string, message: RelayMessage): Promise<void> {
+  override publishEphemeral(subject: string, message: RelayMessage): Promise<void> {
     if (this.current !== 'connected') return Promise.reject(new Error('broker away'));
-    return this.silent ? Promise.resolve() : super.publish(subject, message);
+    return this.silent ? Promise.resolve() : super.publishEphemeral(subject, message);
   }
   override subscribe(subject: string, onMessage: RelayHandler): () => void {
     return super.subscribe(subject, (m, s) => {

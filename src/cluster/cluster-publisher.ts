@@ -12,7 +12,7 @@ export class ClusterPublisher {
   /** Publishes `message` as JSON, logging instead of failing while the broker is away. */
   async send(subject: string, message: object): Promise<void> {
     try {
-      await this.relay.publish(subject, { data: encode(message) });
+      await this.relay.publishEphemeral(subject, { data: encode(message) });
     } catch (error) {
       this.logger.debug({ subject, err: (error as Error).message, msg: 'cluster publish failed' });
     }

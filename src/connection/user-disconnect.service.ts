@@ -56,7 +56,9 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
       // Sent even when no other replica is known yet: one that started a moment ago closes too.
       (n) => {
         const request: DisconnectRequest = { i: this.cluster.instance, n, u: userId, r: reason };
-        return this.relay.publish(DisconnectSubject.request, { data: encodeMessage(request) });
+        return this.relay.publishEphemeral(DisconnectSubject.request, {
+          data: encodeMessage(request),
+        });
       },
       // An instance the cluster does not know yet counts too, once.
       { expected: others, timeoutMs: this.config.presence.heartbeatMs, countUnexpected: true },
@@ -83,7 +85,7 @@ export class UserDisconnect implements OnModuleInit, OnModuleDestroy {
     if (!request || request.i === this.cluster.instance) return;
     const c = this.closeLocal(request.u, request.r);
     void this.relay
-      .publish(DisconnectSubject.reply(request.i), {
+      .publishEphemeral(DisconnectSubject.reply(request.i), {
         data: encodeMessage({ i: this.cluster.instance, n: request.n, c }),
       })
       .catch((error: unknown) =>

@@ -25,8 +25,8 @@ class KillableRelay extends InMemoryRelay {
   kill(): void {
     this.dead = true;
   }
-  override publish(subject: string, message: RelayMessage): Promise<void> {
-    return this.dead ? Promise.resolve() : super.publish(subject, message);
+  override publishEphemeral(subject: string, message: RelayMessage): Promise<void> {
+    return this.dead ? Promise.resolve() : super.publishEphemeral(subject, message);
   }
   override subscribe(subject: string, onMessage: RelayHandler): () => void {
     return super.subscribe(subject, (m, s) => {

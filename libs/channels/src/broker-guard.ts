@@ -30,7 +30,7 @@ export class BrokerGuard {
   }
 
   /**
-   * `append`'s result, or `unavailable` as soon as the broker connection drops while it is in
+   * `publishStored`'s result, or `unavailable` as soon as the broker connection drops while it is in
    * flight. Whether it was stored is unknown; a retry with the same key (msgID) stores it at most
    * once.
    */

@@ -89,7 +89,7 @@ export class ChannelPublisher {
     let ok = false;
     try {
       const { seq } = await this.broker.untilLost(
-        this.history.append(channel, stored, headers, { msgID }),
+        this.history.publishStored(channel, stored, headers, { msgID }),
       );
       ok = true;
       return seq;

@@ -87,9 +87,9 @@ class SlowReadHistory extends InMemoryHistory {
 /** History whose appends can be held in flight, as a publish is when the broker goes away. */
 class StallingHistory extends InMemoryHistory {
   stall = false;
-  override append(...args: Parameters<InMemoryHistory['append']>) {
+  override publishStored(...args: Parameters<InMemoryHistory['publishStored']>) {
     if (this.stall) return new Promise<never>(() => undefined);
-    return super.append(...args);
+    return super.publishStored(...args);
   }
 }
 
@@ -98,10 +98,10 @@ class GatedHistory extends InMemoryHistory {
   appends = 0;
   open: () => void = () => undefined;
   private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
-  override async append(...args: Parameters<InMemoryHistory['append']>) {
+  override async publishStored(...args: Parameters<InMemoryHistory['publishStored']>) {
     this.appends++;
     await this.gate;
-    return super.append(...args);
+    return super.publishStored(...args);
   }
 }
 

@@ -17,7 +17,7 @@ async function appendMany(
 ): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = 1; i <= count; i++) {
-    seqs.push((await store.append(channel, encoder.encode(`${prefix}${i}`))).seq);
+    seqs.push((await store.publishStored(channel, encoder.encode(`${prefix}${i}`))).seq);
   }
   return seqs;
 }
@@ -41,8 +41,8 @@ export function describeHistoryOlderPageContract(make: MakeHistory): void {
       const [a, b] = [freshChannel(), freshChannel()];
       const seqA: number[] = [];
       for (let i = 1; i <= 7; i++) {
-        seqA.push((await store.append(a, encoder.encode(`a${i}`), { n: String(i) })).seq);
-        await store.append(b, encoder.encode(`b${i}`));
+        seqA.push((await store.publishStored(a, encoder.encode(`a${i}`), { n: String(i) })).seq);
+        await store.publishStored(b, encoder.encode(`b${i}`));
       }
       const newest = await store.olderPage(a, { limit: 3 });
       expect(newest.messages.map((m) => m.seq)).toEqual(seqA.slice(4));

@@ -55,24 +55,28 @@ export interface AppendResult {
 }
 
 /**
- * Seq, epoch and replay per channel. `append` stores a message and relays it live: subscribers of
- * `liveSubject(channel)` on the Relay receive it with headers `Nats-Sequence` (its seq) and
- * `Nats-Last-Sequence` (the seq of the previous message of the same channel, 0 for the first),
- * plus the headers it was appended with. Seqs increase within a channel but are not contiguous.
+ * Seq, epoch and replay per channel. `publishStored` stores a message and relays it live:
+ * subscribers of `liveSubject(channel)` on the Relay receive it with headers `Nats-Sequence` (its
+ * seq) and `Nats-Last-Sequence` (the seq of the previous message of the same channel, 0 for the
+ * first), plus the headers it was published with. Seqs increase within a channel but are not
+ * contiguous.
  */
 export abstract class HistoryStore {
   /**
-   * Stores and relays; resolves with the seq once stored. Rejects with `AppError('unavailable')`
+   * Stores the message in the channel's history AND relays it to every replica: this is how a
+   * stored message leaves a replica (on JetStream, the stream republishes each stored message on
+   * `live.>`; in memory, the store publishes it on the Relay). `Relay.publishEphemeral` carries only
+   * ephemeral events. Resolves with the seq once stored. Rejects with `AppError('unavailable')`
    * when the broker is unreachable or does not acknowledge in time.
    */
-  abstract append(
+  abstract publishStored(
     channel: string,
     data: Uint8Array,
     headers?: Readonly<Record<string, string>>,
     options?: AppendOptions,
   ): Promise<AppendResult>;
 
-  /** The channel's newest seq and the current epoch. Rejects with `unavailable` like `append`. */
+  /** The channel's newest seq and the current epoch. Rejects with `unavailable` like `publishStored`. */
   abstract head(channel: string): Promise<ChannelHead>;
 
   /**
@@ -81,14 +85,14 @@ export abstract class HistoryStore {
    * the one the client had; omitted means the current one.
    * With another epoch the messages after `since` are still returned, with `recovered: false`.
    * Rejects with `AppError('bad_request')` when `since` is not an integer >= 0, with `unavailable`
-   * like `append`.
+   * like `publishStored`.
    */
   abstract replay(channel: string, since: number, epoch?: string): Promise<Replay>;
 
   /**
    * The newest kept messages with seq < `before` (or the newest of all), oldest first, within the
    * request's count and byte bounds. Rejects with `bad_request` on a bad request, with
-   * `unavailable` like `append`.
+   * `unavailable` like `publishStored`.
    */
   abstract olderPage(channel: string, request: OlderPageRequest): Promise<OlderPage>;
 }

@@ -105,7 +105,7 @@ async function appendMany(
 ): Promise<number[]> {
   const out: number[] = [];
   for (let i = 1; i <= count; i++)
-    out.push((await store.append(channel, bytes(`${prefix}${i}`))).seq);
+    out.push((await store.publishStored(channel, bytes(`${prefix}${i}`))).seq);
   return out;
 }
 
@@ -131,7 +131,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const order = [a, b, a, a, b, a];
       const results: { channel: string; seq: number }[] = [];
       for (const [i, channel] of order.entries()) {
-        results.push({ channel, seq: (await store.append(channel, bytes(`x${i}`))).seq });
+        results.push({ channel, seq: (await store.publishStored(channel, bytes(`x${i}`))).seq });
       }
       const seqsOf = (c: string): number[] =>
         results.filter((r) => r.channel === c).map((r) => r.seq);
@@ -150,9 +150,9 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const [a, b] = [freshChannel(), freshChannel()];
       const inbox = new LiveInbox(relay, a);
       await relay.flush();
-      const s1 = await store.append(a, bytes('one'), { 'Rt-Origin': 'replica-1' });
-      await store.append(b, bytes('other channel'));
-      const s2 = await store.append(a, bytes('two'));
+      const s1 = await store.publishStored(a, bytes('one'), { 'Rt-Origin': 'replica-1' });
+      await store.publishStored(b, bytes('other channel'));
+      const s2 = await store.publishStored(a, bytes('two'));
       await inbox.waitFor(2, `two live messages on ${a}`);
       inbox.unsubscribe();
 
@@ -172,7 +172,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       expect(empty.epoch).toEqual(expect.any(String));
       expect(empty.epoch.length).toBeGreaterThan(0);
       const [, second] = await appendMany(store, a, 2);
-      await store.append(b, bytes('later, elsewhere'));
+      await store.publishStored(b, bytes('later, elsewhere'));
       expect(await store.head(a)).toEqual({ seq: second, epoch: empty.epoch });
     });
 
@@ -181,8 +181,8 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const [a, b] = [freshChannel(), freshChannel()];
       const seqA: number[] = [];
       for (let i = 1; i <= 6; i++) {
-        seqA.push((await store.append(a, bytes(`a${i}`), { n: String(i) })).seq);
-        await store.append(b, bytes(`b${i}`));
+        seqA.push((await store.publishStored(a, bytes(`a${i}`), { n: String(i) })).seq);
+        await store.publishStored(b, bytes(`b${i}`));
       }
       const since = seqA[2] ?? -1;
       const r = await store.replay(a, since);
@@ -217,9 +217,9 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
     it('is recovered when since falls between the seqs of a channel under its limit', async () => {
       const { store } = await open({ maxMsgsPerChannel: 5 });
       const [a, b] = [freshChannel(), freshChannel()];
-      const a1 = (await store.append(a, bytes('a1'))).seq;
-      const b1 = (await store.append(b, bytes('b1'))).seq;
-      const a2 = (await store.append(a, bytes('a2'))).seq;
+      const a1 = (await store.publishStored(a, bytes('a1'))).seq;
+      const b1 = (await store.publishStored(b, bytes('b1'))).seq;
+      const a2 = (await store.publishStored(a, bytes('a2'))).seq;
       expect(a1).toBeLessThan(b1);
       expect(b1).toBeLessThan(a2);
       const r = await store.replay(a, b1);
@@ -233,8 +233,8 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const seqA: number[] = [];
       const seqB: number[] = [];
       for (let i = 1; i <= 8; i++) {
-        seqA.push((await store.append(a, bytes(`a${i}`))).seq);
-        if (i % 2 === 0) seqB.push((await store.append(b, bytes(`b${i}`))).seq);
+        seqA.push((await store.publishStored(a, bytes(`a${i}`))).seq);
+        if (i % 2 === 0) seqB.push((await store.publishStored(b, bytes(`b${i}`))).seq);
       }
       const first = await store.replay(a, seqA[0] ?? -1);
       expect(texts(first)).toEqual(['a4', 'a5', 'a6', 'a7', 'a8']);
@@ -290,7 +290,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       // The channel goes on; its first new message has no kept predecessor.
       const inbox = new LiveInbox(relay, a);
       await relay.flush();
-      const s3 = (await store.append(a, bytes('after'))).seq;
+      const s3 = (await store.publishStored(a, bytes('after'))).seq;
       await inbox.waitFor(1, 'the live message after expiry');
       inbox.unsubscribe();
       expect(inbox.header(0, LAST_SEQ_HEADER)).toBe('0');
@@ -304,12 +304,12 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const a = freshChannel();
       const inbox = new LiveInbox(relay, a);
       await relay.flush();
-      const first = await store.append(a, bytes('once'), undefined, { msgID: 'push-1' });
-      const again = await store.append(a, bytes('once'), undefined, { msgID: 'push-1' });
+      const first = await store.publishStored(a, bytes('once'), undefined, { msgID: 'push-1' });
+      const again = await store.publishStored(a, bytes('once'), undefined, { msgID: 'push-1' });
       expect(first.duplicate).toBe(false);
       expect(again).toEqual({ seq: first.seq, duplicate: true });
       // Live messages of a channel arrive in order: once this one is in, a duplicate would be too.
-      const marker = await store.append(a, bytes('marker'), undefined, { msgID: 'push-2' });
+      const marker = await store.publishStored(a, bytes('marker'), undefined, { msgID: 'push-2' });
       await inbox.waitFor(2, 'the first message and the marker');
       inbox.unsubscribe();
       expect(inbox.received.map((m) => decoder.decode(m.data))).toEqual(['once', 'marker']);
@@ -323,7 +323,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const results = await Promise.all(
         Array.from({ length: 200 }, (_, i) => {
           const channel = channels[i % channels.length] ?? 'unreachable';
-          return store.append(channel, bytes(`p${i}`)).then((r) => ({ channel, ...r }));
+          return store.publishStored(channel, bytes(`p${i}`)).then((r) => ({ channel, ...r }));
         }),
       );
       expect(new Set(results.map((r) => r.seq)).size).toBe(200);
@@ -341,10 +341,10 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const appended: number[] = [];
       for (let i = 0; i < 30; i++) {
         const body = i % 3 === 0 ? `${big}${i}` : `s${i}`;
-        appended.push((await store.append(a, bytes(body))).seq);
+        appended.push((await store.publishStored(a, bytes(body))).seq);
       }
       // One message larger than a whole page still makes progress: a page of its own.
-      appended.push((await store.append(a, bytes('h'.repeat(5_000)))).seq);
+      appended.push((await store.publishStored(a, bytes('h'.repeat(5_000)))).seq);
       const pages: Replay[] = [];
       let since = 0;
       for (let page = await store.replay(a, since); ; page = await store.replay(a, since)) {
@@ -405,7 +405,7 @@ export function describeHistoryContract(name: string, make: MakeHistory): void {
       const gone = await store.replay(a, s1 ?? -1, before.epoch);
       expect(gone.recovered).toBe(false);
       expect(gone.epoch).toBe(fresh.epoch);
-      await store.append(a, bytes('new history'));
+      await store.publishStored(a, bytes('new history'));
       expect(texts(await store.replay(a, 0, fresh.epoch))).toEqual(['new history']);
     });
 

@@ -70,7 +70,7 @@ describe(HistoryModule.name, () => {
 
     const channel = freshChannel();
     const inbox = new LiveInbox(relay, channel);
-    const { seq } = await sut.append(channel, new Uint8Array([7]));
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     await inbox.waitFor(1, 'the live message');
     expect(inbox.header(0, 'Nats-Sequence')).toBe(String(seq));
   });
@@ -104,7 +104,7 @@ describe(HistoryModule.name, () => {
     expect(sut).toBeInstanceOf(JetStreamHistory);
     const info = await (await opened.jetstreamManager()).streams.info('RT_MODULE');
     const channel = freshChannel();
-    const { seq } = await sut.append(channel, new Uint8Array([7]));
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     const replay = await sut.replay(channel, 0);
     expect(replay.messages.map((m) => m.seq)).toEqual([seq]);
     expect(replay.epoch).toBe(info.created);
@@ -130,7 +130,7 @@ describe(HistoryModule.name, () => {
     const info = await (await primary.jetstreamManager()).streams.info('RT_MODULE');
     expect(info.config.subjects).toEqual(['rt.>']);
     const channel = freshChannel();
-    const { seq } = await sut.append(channel, new Uint8Array([7]));
+    const { seq } = await sut.publishStored(channel, new Uint8Array([7]));
     expect(await sut.head(channel)).toEqual({ seq, epoch: info.created });
   });
 });

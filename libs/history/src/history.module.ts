@@ -6,7 +6,7 @@ import { InMemoryHistory } from './in-memory.history';
 import { JetStreamHistory } from './jetstream.history';
 
 /**
- * Provides `HistoryStore` (the abstract class is the token) to the whole app. Its append is how a
+ * Provides `HistoryStore` (the abstract class is the token) to the whole app. Its `publishStored` is how a
  * stored message leaves a replica: on JetStream when `RelayModule` (global) provides
  * `BrokerConnections` (appends on the relay's connection, whose stream republishes them on
  * `live.>`; replays on a connection of their own), else in memory, relaying appends on `Relay`.

@@ -44,7 +44,7 @@ describe(InMemoryHistory.name, () => {
         maxAgeMs: 1_000,
       });
       const a = freshChannel();
-      const { seq } = await sut.append(a, new Uint8Array([1]));
+      const { seq } = await sut.publishStored(a, new Uint8Array([1]));
       jest.advanceTimersByTime(999);
       expect((await sut.head(a)).seq).toBe(seq);
       jest.advanceTimersByTime(1);

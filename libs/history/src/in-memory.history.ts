@@ -83,7 +83,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     this.sweeper = undefined;
   }
 
-  override async append(
+  override async publishStored(
     channel: string,
     data: Uint8Array,
     headers?: Readonly<Record<string, string>>,
@@ -114,7 +114,7 @@ export class InMemoryHistory extends HistoryStore implements OnModuleInit, OnMod
     }
     if (msgID !== undefined) this.dedupe.set(msgID, { seq, at: now });
 
-    await this.relay.publish(liveSubject(channel), {
+    await this.relay.publishEphemeral(liveSubject(channel), {
       data: stored.data,
       headers: {
         ...headers,

@@ -12,6 +12,7 @@ import {
   freshChannel,
 } from './history.contract';
 import { JetStreamHistory } from './jetstream.history';
+import { storeSubject } from './subjects';
 
 // Lifecycle logs (stream updated, connection closed) would drown the output; specs check behaviour.
 Logger.overrideLogger(['error']);
@@ -113,7 +114,7 @@ describe(JetStreamHistory.name, () => {
     const stream = streamName();
     const before = await startHistory(await open(), { ...CONTRACT_OPTIONS, stream });
     const channel = freshChannel();
-    await before.append(channel, bytes('kept'));
+    await before.publishStored(channel, bytes('kept'));
     const { epoch } = await before.head(channel);
 
     const options = { ...CONTRACT_OPTIONS, stream, maxMsgsPerChannel: 7, maxAgeMs: 30_000 };
@@ -127,12 +128,27 @@ describe(JetStreamHistory.name, () => {
     expect(await after.head(channel)).toEqual({ seq: 1, epoch });
   });
 
+  it("puts a message's appends on the wire together: published in the caller's own tick", async () => {
+    const nc = await open();
+    const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream: streamName() });
+    const publishes = jest.spyOn(nc, 'publish');
+    const [a, b] = [freshChannel(), freshChannel()];
+    const both = [sut.publishStored(a, bytes('dm')), sut.publishStored(b, bytes('dm'))];
+    // Before any await: both are in the connection's outbound buffer, to be written in one go.
+    expect(publishes.mock.calls.map(([subject]) => subject)).toEqual([
+      storeSubject(a),
+      storeSubject(b),
+    ]);
+    const [sa, sb] = await Promise.all(both);
+    expect(sb!.seq).toBeGreaterThan(sa!.seq);
+  });
+
   it('leaves no consumer behind after replays, short or long', async () => {
     const stream = streamName();
     const nc = await open();
     const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream });
     const channel = freshChannel();
-    for (let i = 0; i < 50; i++) await sut.append(channel, bytes(`m${i}`));
+    for (let i = 0; i < 50; i++) await sut.publishStored(channel, bytes(`m${i}`));
     const replays = await Promise.all(
       [0, 10, 45, 48, 50].map((since) => sut.replay(channel, since)),
     );
@@ -147,7 +163,8 @@ describe(JetStreamHistory.name, () => {
     const sut = await startHistory(nc, { ...CONTRACT_OPTIONS, stream, replayPageMessages: 10 });
     const channel = freshChannel();
     const appended: number[] = [];
-    for (let i = 0; i < 35; i++) appended.push((await sut.append(channel, bytes(`m${i}`))).seq);
+    for (let i = 0; i < 35; i++)
+      appended.push((await sut.publishStored(channel, bytes(`m${i}`))).seq);
     const requests: string[] = [];
     const monitor = await open();
     monitor.subscribe('$JS.API.>', { callback: (_err, m) => requests.push(m.subject) });
@@ -185,7 +202,8 @@ describe(JetStreamHistory.name, () => {
     const channel = freshChannel();
     const appended: number[] = [];
     // Enough to keep the early read in flight while the next message is stored.
-    for (let i = 0; i < 60; i++) appended.push((await sut.append(channel, bytes(`old${i}`))).seq);
+    for (let i = 0; i < 60; i++)
+      appended.push((await sut.publishStored(channel, bytes(`old${i}`))).seq);
     const readAll = async (first: Promise<Replay>): Promise<number[]> => {
       const got: number[] = [];
       for (let page = await first; ; page = await sut.replay(channel, page.seq)) {
@@ -194,7 +212,7 @@ describe(JetStreamHistory.name, () => {
       }
     };
     const early = readAll(sut.replay(channel, 0)); // its read starts now
-    appended.push((await sut.append(channel, bytes('meanwhile'))).seq);
+    appended.push((await sut.publishStored(channel, bytes('meanwhile'))).seq);
     // Asks once the message is stored: it may share the early read, but must not miss the message.
     const late = await readAll(sut.replay(channel, 0));
     expect(late).toEqual(appended);
@@ -208,7 +226,8 @@ describe(JetStreamHistory.name, () => {
       maxConcurrentReads: 2,
     });
     const channels = Array.from({ length: 10 }, () => freshChannel());
-    for (const c of channels) for (let i = 0; i < 8; i++) await sut.append(c, bytes(`${c}/${i}`));
+    for (const c of channels)
+      for (let i = 0; i < 8; i++) await sut.publishStored(c, bytes(`${c}/${i}`));
     const replays = await Promise.all(channels.map((c) => sut.replay(c, 0)));
     expect(replays.map((r) => r.messages.length)).toEqual(channels.map(() => 8));
     expect(replays.every((r) => r.recovered)).toBe(true);
@@ -233,24 +252,24 @@ describe(`${JetStreamHistory.name} when the broker goes away`, () => {
 
   it('rejects with unavailable while it is down and keeps the history across a crash', async () => {
     const channel = freshChannel();
-    const { seq } = await sut.append(channel, bytes('before the crash'));
+    const { seq } = await sut.publishStored(channel, bytes('before the crash'));
     const { epoch } = await sut.head(channel);
 
     await server.kill();
     const unavailable = { constructor: AppError, code: 'unavailable' };
-    await expect(sut.append(channel, bytes('lost'))).rejects.toMatchObject(unavailable);
+    await expect(sut.publishStored(channel, bytes('lost'))).rejects.toMatchObject(unavailable);
     await expect(sut.head(channel)).rejects.toMatchObject(unavailable);
     await expect(sut.replay(channel, 0)).rejects.toMatchObject(unavailable);
 
     await server.restart();
     await eventually('appends to work again', () =>
-      sut.append(channel, bytes('after')).then(
+      sut.publishStored(channel, bytes('after')).then(
         () => true,
         () => false,
       ),
     );
     // Enough messages for the consumer path, whose fetch must cope with a sub-second timeout.
-    for (let i = 0; i < 5; i++) await sut.append(channel, bytes(`after ${i}`));
+    for (let i = 0; i < 5; i++) await sut.publishStored(channel, bytes(`after ${i}`));
     const r = await sut.replay(channel, 0, epoch);
     expect(r.recovered).toBe(true);
     expect(r.messages.length).toBeGreaterThanOrEqual(7);

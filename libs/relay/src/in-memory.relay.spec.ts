@@ -18,7 +18,7 @@ describe(InMemoryRelay.name, () => {
     const elsewhere = new Inbox(other, subject);
     const here = new Inbox(sut, subject);
 
-    await sut.publish(subject, text('local'));
+    await sut.publishEphemeral(subject, text('local'));
 
     await here.waitFor(1, 'the message on the publishing relay');
     expect(elsewhere.texts).toEqual([]);
@@ -29,7 +29,7 @@ describe(InMemoryRelay.name, () => {
     const subject = freshSubject('async');
     const inbox = new Inbox(sut, subject);
 
-    const published = sut.publish(subject, text('later'));
+    const published = sut.publishEphemeral(subject, text('later'));
     expect(inbox.texts).toEqual([]);
 
     await published;
@@ -43,7 +43,7 @@ describe(InMemoryRelay.name, () => {
     const removed = new Inbox(sut, subject);
     const kept = new Inbox(sut, subject);
 
-    const published = sut.publish(subject, text('queued'));
+    const published = sut.publishEphemeral(subject, text('queued'));
     removed.unsubscribe();
     await published;
 

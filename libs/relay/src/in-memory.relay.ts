@@ -70,7 +70,7 @@ export class InMemoryRelay extends Relay {
     super();
   }
 
-  override publish(subject: string, message: RelayMessage): Promise<void> {
+  override publishEphemeral(subject: string, message: RelayMessage): Promise<void> {
     // A throw inside the executor becomes the rejection, as with NatsRelay.
     return new Promise((resolve) => {
       assertValidSubject(subject, 'publish');

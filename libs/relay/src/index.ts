@@ -1,7 +1,7 @@
 /**
  * @app/relay: what crosses replicas. A stored message leaves through the history store
- * (`HistoryStore.append` publishes it to the JetStream stream, whose republish on `live.>` is its
- * relay); an ephemeral event (presence, cluster messages) leaves through `Relay.publish` on a core
+ * (`HistoryStore.publishStored` publishes it to the JetStream stream, whose republish on `live.>` is its
+ * relay); an ephemeral event (presence, cluster messages) leaves through `Relay.publishEphemeral` on a core
  * subject; both arrive through `Relay.subscribe`. `BrokerConnections` hands the NATS connections to
  * the stores that need them.
  */

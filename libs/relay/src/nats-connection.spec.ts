@@ -50,7 +50,7 @@ async function roundTrip(url: string, security: NatsSecurity): Promise<void> {
     const subject = freshSubject('secured');
     const inbox = new Inbox(relay, subject);
     await relay.flush();
-    await relay.publish(subject, text('hello'));
+    await relay.publishEphemeral(subject, text('hello'));
     await inbox.waitFor(1, 'the message back');
   } finally {
     await relay.onApplicationShutdown();

@@ -126,8 +126,8 @@ describe(NatsRelay.name, () => {
     const live = new Inbox(b, `live.${channel}`);
     await b.flush();
 
-    await a.publish(`rt.${channel}`, text('first'));
-    await a.publish(`rt.${channel}`, text('second'));
+    await a.publishEphemeral(`rt.${channel}`, text('first'));
+    await a.publishEphemeral(`rt.${channel}`, text('second'));
 
     await live.waitFor(2, 'both republished messages');
     expect(live.received.map((m) => m.headers)).toEqual([
@@ -149,7 +149,7 @@ describe(NatsRelay.name, () => {
 
     expect(sut.state).toBe('closed');
     expect(states).toEqual(['closed']);
-    const published = sut.publish('room.closed', text('late'));
+    const published = sut.publishEphemeral('room.closed', text('late'));
     await expect(published).rejects.toBeInstanceOf(AppError);
     await expect(published).rejects.toMatchObject({ code: 'unavailable' });
     await expect(sut.flush()).rejects.toMatchObject({ code: 'unavailable' });
@@ -159,7 +159,7 @@ describe(NatsRelay.name, () => {
   it('rejects a payload over the server maximum as bad_request, not as an outage', async () => {
     const tooBig = new Uint8Array(2 * 1024 * 1024);
 
-    await expect(a.publish('room.big', { data: tooBig })).rejects.toMatchObject({
+    await expect(a.publishEphemeral('room.big', { data: tooBig })).rejects.toMatchObject({
       code: 'bad_request',
     });
     expect(a.state).toBe('connected');
@@ -198,12 +198,14 @@ describe(NatsRelay.name, () => {
     await Promise.all([waitForState(a, 'reconnecting'), waitForState(b, 'reconnecting')]);
     const during = freshSubject('during-outage');
     const madeDuringOutage = new Inbox(b, during);
-    await expect(a.publish(freshSubject('buffered'), text('buffered'))).resolves.toBeUndefined();
+    await expect(
+      a.publishEphemeral(freshSubject('buffered'), text('buffered')),
+    ).resolves.toBeUndefined();
     await server.restart();
     await Promise.all([waitForState(a, 'connected'), waitForState(b, 'connected')]);
     await b.flush();
-    await a.publish(before, text('after restart'));
-    await a.publish(during, text('after restart'));
+    await a.publishEphemeral(before, text('after restart'));
+    await a.publishEphemeral(during, text('after restart'));
     await roundTrip(a, b);
 
     expect(kept.texts).toEqual(['after restart']);

@@ -137,7 +137,7 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
     await nc.closed();
   }
 
-  override publish(subject: string, message: RelayMessage): Promise<void> {
+  override publishEphemeral(subject: string, message: RelayMessage): Promise<void> {
     // The executor runs synchronously, so publishes keep the caller's order; a throw rejects.
     return new Promise((resolve) => {
       assertValidSubject(subject, 'publish');

@@ -76,7 +76,7 @@ export async function roundTrip(from: Relay, to: Relay): Promise<void> {
   const subject = freshSubject('marker');
   const marker = new Inbox(to, subject);
   await to.flush();
-  await from.publish(subject, text('marker'));
+  await from.publishEphemeral(subject, text('marker'));
   await marker.waitFor(1, `the marker on ${subject}`);
   marker.unsubscribe();
 }
@@ -110,7 +110,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       const onB = new Inbox(b, subject);
       await Promise.all([a.flush(), b.flush()]);
 
-      await a.publish(subject, text('hello'));
+      await a.publishEphemeral(subject, text('hello'));
 
       await onA.waitFor(1, 'the message on the publishing relay');
       await onB.waitFor(1, 'the message on the other relay');
@@ -124,7 +124,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       await b.flush();
       const sent = Array.from({ length: 500 }, (_, i) => `m${i}`);
 
-      await Promise.all(sent.map((s) => a.publish(subject, text(s))));
+      await Promise.all(sent.map((s) => a.publishEphemeral(subject, text(s))));
 
       await inbox.waitFor(sent.length, '500 messages');
       expect(inbox.texts).toEqual(sent);
@@ -136,7 +136,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       const second = new Inbox(b, subject);
       await b.flush();
 
-      for (const s of ['x', 'y', 'z']) await a.publish(subject, text(s));
+      for (const s of ['x', 'y', 'z']) await a.publishEphemeral(subject, text(s));
       await roundTrip(a, b);
 
       expect(first.texts).toEqual(['x', 'y', 'z']);
@@ -150,11 +150,11 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       await b.flush();
 
       first.unsubscribe();
-      await a.publish(subject, text('one left'));
+      await a.publishEphemeral(subject, text('one left'));
       await roundTrip(a, b);
       second.unsubscribe();
       await b.flush();
-      await a.publish(subject, text('none left'));
+      await a.publishEphemeral(subject, text('none left'));
       await roundTrip(a, b);
 
       expect(first.texts).toEqual([]);
@@ -169,7 +169,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       await b.flush();
 
       gone.unsubscribe();
-      await a.publish(subject, text('still here'));
+      await a.publishEphemeral(subject, text('still here'));
 
       await kept.waitFor(1, 'the message for the remaining handler');
       expect(kept.texts).toEqual(['still here']);
@@ -182,7 +182,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       await b.flush();
 
       for (const s of [`${base}.a.x`, `${base}.a.b.x`, `${base}.a.y`, base, `${base}x.a.x`]) {
-        await a.publish(s, text(s));
+        await a.publishEphemeral(s, text(s));
       }
       await roundTrip(a, b);
 
@@ -195,8 +195,11 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       const inbox = new Inbox(b, subject);
       await b.flush();
 
-      await a.publish(subject, text('with', { 'X-Trace-Id': 'abc-1', 'Event-Kind': 'chat' }));
-      await a.publish(subject, text('without'));
+      await a.publishEphemeral(
+        subject,
+        text('with', { 'X-Trace-Id': 'abc-1', 'Event-Kind': 'chat' }),
+      );
+      await a.publishEphemeral(subject, text('without'));
 
       await inbox.waitFor(2, 'two messages');
       expect(inbox.received).toEqual([
@@ -216,8 +219,8 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       const healthy = new Inbox(b, subject);
       await b.flush();
 
-      await a.publish(subject, text('first'));
-      await a.publish(subject, text('second'));
+      await a.publishEphemeral(subject, text('first'));
+      await a.publishEphemeral(subject, text('second'));
 
       await healthy.waitFor(2, 'both messages at the healthy handler');
       expect(calls).toEqual(['first', 'second']);
@@ -230,7 +233,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       const inbox = new Inbox(a, subject);
 
       await a.flush();
-      await b.publish(subject, text('just after flush'));
+      await b.publishEphemeral(subject, text('just after flush'));
 
       await inbox.waitFor(1, 'the message published after flush');
       expect(inbox.texts).toEqual(['just after flush']);
@@ -242,7 +245,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       b.subscribe(subject, (m) => sizes.push(m.data.byteLength));
       await b.flush();
 
-      await a.publish(subject, { data: new Uint8Array(0) });
+      await a.publishEphemeral(subject, { data: new Uint8Array(0) });
       await roundTrip(a, b);
 
       expect(sizes).toEqual([0]);
@@ -254,7 +257,7 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
       await b.flush();
 
       const names = ['a.b', 'with space', '*', '>', ''];
-      for (const n of names) await a.publish(`${base}.${subjectToken(n)}`, text(n));
+      for (const n of names) await a.publishEphemeral(`${base}.${subjectToken(n)}`, text(n));
 
       await oneToken.waitFor(names.length, 'one message per encoded name');
       expect(oneToken.texts).toEqual(names);
@@ -265,7 +268,9 @@ export function describeRelayContract(name: string, makePair: () => Promise<Rela
         expect(() => b.subscribe(subject, () => undefined)).toThrow(/invalid subscribe subject/);
       }
       for (const subject of ['room.*', 'room.>', 'a..b']) {
-        await expect(a.publish(subject, text('x'))).rejects.toThrow(/invalid publish subject/);
+        await expect(a.publishEphemeral(subject, text('x'))).rejects.toThrow(
+          /invalid publish subject/,
+        );
       }
     });
   });

@@ -21,7 +21,7 @@ interface Transport {
  * `RelayModule.forRootAsync({ inject, useFactory })`; `servers` with at least one server selects
  * NATS, none the in-memory twin. Provides:
  * - `Relay`: what every replica receives (`subscribe`: stored messages republished by JetStream
- *   on `live.>` and ephemeral events alike) and how ephemeral events leave (`publish`: presence,
+ *   on `live.>` and ephemeral events alike) and how ephemeral events leave (`publishEphemeral`: presence,
  *   cluster messages). Features inject it and never learn which transport they got.
  * - `BrokerConnections`: the NATS connections, for stores that publish stored messages themselves
  *   (history: its append *is* the relay of a stored message) or keep other state on JetStream

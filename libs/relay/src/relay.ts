@@ -1,7 +1,7 @@
 /**
  * One message crossing replicas. `headers` carry metadata such as `Nats-Sequence`. Treat both as
  * immutable: the same object reaches every local handler, and nats.js may still hold `data` after
- * `publish` resolves (it is written to the socket later, or after a reconnect).
+ * `publishEphemeral` resolves (it is written to the socket later, or after a reconnect).
  */
 export interface RelayMessage {
   readonly data: Uint8Array;
@@ -26,8 +26,8 @@ export type RelayState = 'connected' | 'reconnecting' | 'closed';
  * subscriber in publish order.
  *
  * Two kinds of message cross it, and `subscribe` receives both. Ephemeral events (presence,
- * cluster messages) leave through `publish` and are gone if nobody listens. Stored messages leave
- * through the history store (`HistoryStore.append`): on NATS the stream republishes each one on
+ * cluster messages) leave through `publishEphemeral` and are gone if nobody listens. Stored messages leave
+ * through the history store (`HistoryStore.publishStored`): on NATS the stream republishes each one on
  * `live.>` with its sequence headers, which is their relay; the in-memory history stands in for
  * that republish on this relay.
  */
@@ -38,7 +38,7 @@ export abstract class Relay {
    * delivery. Rejects with `AppError('unavailable')` when the broker cannot take it, and with a
    * plain `Error` for an invalid subject.
    */
-  abstract publish(subject: string, message: RelayMessage): Promise<void>;
+  abstract publishEphemeral(subject: string, message: RelayMessage): Promise<void>;
 
   /**
    * Calls `onMessage` for each message on `subject` (wildcards `*` and `>` allowed), ephemeral or
