@@ -1,8 +1,7 @@
-import { ChannelsService } from '@app/channels';
+import type { ChannelsService } from '@app/channels';
 import type { Principal } from '@app/core';
-import { InMemoryHistory } from '@app/history';
-import { InMemoryRelay } from '@app/relay';
-import { LoopbackConnections } from '@app/testing';
+import type { InMemoryHistory } from '@app/history';
+import { inMemoryChannels, LoopbackConnections } from '@app/testing';
 import { WsMetrics, type Connection, type WsHub } from '@app/ws';
 import { RoomAccess } from '../auth';
 import { loadConfig } from '../config/app-config';
@@ -45,14 +44,8 @@ describe(ChatService.name, () => {
   afterAll(() => sockets.stop());
 
   beforeEach(() => {
-    const relay = new InMemoryRelay();
-    history = new InMemoryHistory(relay, {
-      stream: 'RT',
-      maxMsgsPerChannel: 1000,
-      maxAgeMs: 0,
-      replicas: 1,
-    });
-    channels = new ChannelsService(relay, history);
+    const { relay, ...store } = inMemoryChannels();
+    ({ history, channels } = store);
     hub = new HubHooks();
     present = [];
     const presence = {

@@ -1,8 +1,7 @@
-import { ChannelsService } from '@app/channels';
+import type { ChannelsService } from '@app/channels';
 import type { Principal } from '@app/core';
-import { InMemoryHistory } from '@app/history';
-import { InMemoryRelay } from '@app/relay';
-import { LoopbackConnections } from '@app/testing';
+import type { InMemoryHistory } from '@app/history';
+import { inMemoryChannels, LoopbackConnections } from '@app/testing';
 import { WsMetrics } from '@app/ws';
 import { loadConfig } from '../config/app-config';
 import { NotificationsService } from './notifications.service';
@@ -26,14 +25,7 @@ describe(NotificationsService.name, () => {
   afterAll(() => sockets.stop());
 
   beforeEach(() => {
-    const relay = new InMemoryRelay();
-    history = new InMemoryHistory(relay, {
-      stream: 'RT',
-      maxMsgsPerChannel: 1000,
-      maxAgeMs: 0,
-      replicas: 1,
-    });
-    channels = new ChannelsService(relay, history);
+    ({ history, channels } = inMemoryChannels());
     sut = new NotificationsService(channels, config, new WsMetrics());
   });
 

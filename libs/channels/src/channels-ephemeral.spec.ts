@@ -1,9 +1,8 @@
-import { InMemoryHistory } from '@app/history';
-import { InMemoryRelay } from '@app/relay';
-import { LoopbackConnections } from '@app/testing';
+import type { InMemoryHistory } from '@app/history';
+import { inMemoryChannels, LoopbackConnections } from '@app/testing';
 import { WsMetrics } from '@app/ws';
 import { Registry } from 'prom-client';
-import { ChannelsService } from './channels.service';
+import type { ChannelsService } from './channels.service';
 
 const USER = { id: 'u', scopes: [] };
 
@@ -20,15 +19,8 @@ describe('ChannelsService.sendEphemeral', () => {
   afterAll(() => sockets.stop());
 
   beforeEach(() => {
-    const relay = new InMemoryRelay();
-    history = new InMemoryHistory(relay, {
-      stream: 'RT',
-      maxMsgsPerChannel: 1000,
-      maxAgeMs: 0,
-      replicas: 1,
-    });
     registry = new Registry();
-    sut = new ChannelsService(relay, history, registry, new WsMetrics(registry));
+    ({ history, channels: sut } = inMemoryChannels(registry, new WsMetrics(registry)));
   });
 
   it('writes one frame to every local member, stores nothing and says how many got it', async () => {

@@ -3,6 +3,7 @@ import { InMemoryHistory, type HistoryStore } from '@app/history';
 import { InMemoryRelay, type RelayHandler, type RelayState } from '@app/relay';
 import { AppError } from '@app/core';
 import { Connection } from '@app/ws';
+import { TEST_HISTORY_OPTIONS } from '@app/testing';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ChannelsService } from './channels.service';
 
@@ -136,12 +137,7 @@ describe(ChannelsService.name, () => {
 
   beforeEach(() => {
     relay = new CountingRelay();
-    history = new InMemoryHistory(relay, {
-      stream: 'RT',
-      maxMsgsPerChannel: 1000,
-      maxAgeMs: 0,
-      replicas: 1,
-    });
+    history = new InMemoryHistory(relay, TEST_HISTORY_OPTIONS);
     sut = new ChannelsService(relay, history);
   });
 
@@ -277,13 +273,7 @@ describe(ChannelsService.name, () => {
     let backlog: number[];
 
     beforeEach(async () => {
-      history = new InMemoryHistory(relay, {
-        stream: 'RT',
-        maxMsgsPerChannel: 1000,
-        maxAgeMs: 0,
-        replicas: 1,
-        replayPageMessages: 10,
-      });
+      history = new InMemoryHistory(relay, { ...TEST_HISTORY_OPTIONS, replayPageMessages: 10 });
       sut = new ChannelsService(relay, history);
       backlog = [];
       for (let i = 0; i < 300; i++)
@@ -339,12 +329,7 @@ describe(ChannelsService.name, () => {
 
   it('fills a live gap from history: lost messages arrive in order before the next live one', async () => {
     const lossy = new LossyRelay();
-    const store = new InMemoryHistory(lossy, {
-      stream: 'RT',
-      maxMsgsPerChannel: 1000,
-      maxAgeMs: 0,
-      replicas: 1,
-    });
+    const store = new InMemoryHistory(lossy, TEST_HISTORY_OPTIONS);
     const service = new ChannelsService(lossy, store);
     const p = await peer();
     await service.join(p.conn, 'room.gap');
@@ -359,7 +344,7 @@ describe(ChannelsService.name, () => {
   });
 
   describe('gaps in live delivery', () => {
-    const options = { stream: 'RT', maxMsgsPerChannel: 1000, maxAgeMs: 0, replicas: 1 };
+    const options = TEST_HISTORY_OPTIONS;
 
     it('fills a gap in a room that was empty when joined', async () => {
       const relay = new FlakyRelay();
@@ -447,7 +432,7 @@ describe(ChannelsService.name, () => {
   });
 
   describe('admission', () => {
-    const options = { stream: 'RT', maxMsgsPerChannel: 1000, maxAgeMs: 0, replicas: 1 };
+    const options = TEST_HISTORY_OPTIONS;
 
     function gated(publishMaxInflight: number) {
       const relay = new InMemoryRelay();

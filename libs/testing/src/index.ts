@@ -7,3 +7,4 @@ export * from './nats-cluster';
 export * from './wait-for';
 export * from './tls-certificates';
 export * from './loopback-connections';
+export * from './in-memory-channels';
