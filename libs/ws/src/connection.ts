@@ -5,6 +5,7 @@ import { CloseCode, type Principal } from '@app/core';
 import { encodeFrame, type ServerEvents } from './frames';
 import { RateLimiter, type RateLimit } from './rate-limiter';
 import { rawSocketOf } from './internals';
+import { corkUntilTurnEnds } from './turn-cork';
 import type { WireFrame } from './wire-frame';
 import type { WsMetrics } from './ws-metrics';
 import { WritableWait } from './writable-wait';
@@ -145,13 +146,18 @@ export class Connection {
     return this.writable.done;
   }
 
-  /** Writes an already serialized frame (the same Buffer may go to many sockets). */
+  /**
+   * Writes an already serialized frame (the same Buffer may go to many sockets). Like every write
+   * here, it leaves the socket in the turn's batch (turn-cork.ts): one syscall per socket and turn.
+   */
   sendFrame(frame: string | Buffer): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.closeSlow();
       return false;
     }
+    const raw = rawSocketOf(this.socket);
+    if (raw) corkUntilTurnEnds(raw);
     this.socket.send(frame, SEND_TEXT);
     return true;
   }
@@ -165,6 +171,7 @@ export class Connection {
     }
     const raw = rawSocketOf(this.socket);
     if (!raw) return this.sendFrame(frame.payload);
+    corkUntilTurnEnds(raw);
     raw.write(frame.bytes);
     return true;
   }
