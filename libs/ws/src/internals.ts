@@ -16,7 +16,8 @@
  *   AsyncLocalStorage (nestjs-pino) turns on; anything else takes that pipeline.
  * - `Connection.sendWire` writes a fan-out frame, framed once, straight to the TCP socket under
  *   `ws` (`ws.send` frames the payload again for every recipient), and `WritableWait` listens for
- *   that socket's `drain`, which `ws` does not surface.
+ *   that socket's `drain`, which `ws` does not surface. `Connection` corks that socket for the
+ *   rest of the turn (turn-cork.ts): a turn's frames to it leave in one `writev` syscall.
  */
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
@@ -90,7 +91,7 @@ export function wsArgumentsHost(args: unknown[]): ExecutionContextHost {
 /**
  * The TCP socket under a `ws` WebSocket (its private `_socket`). Writing to it directly is safe
  * only because permessage-deflate is off (`UpgradeGate` creates the server so): ws then never
- * queues frames, and `bufferedAmount` still counts what is written here.
+ * queues frames, and `bufferedAmount` still counts what is written here (corked bytes included).
  */
 export function rawSocketOf(socket: WebSocket): Socket | undefined {
   return (socket as unknown as { _socket?: Socket })._socket;
