@@ -27,12 +27,18 @@ async function pair(
   return { sut, client, end };
 }
 
-/** Writes while there is room, as a replay does; returns the bytes written. */
-function fill(sut: Connection): number {
+/**
+ * Writes while there is room, as a replay does, until the kernel takes no more: a turn's writes
+ * stay corked until it ends (turn-cork.ts), so room is checked again after each turn.
+ */
+async function fill(sut: Connection): Promise<number> {
   let written = 0;
   while (sut.hasRoom) {
-    expect(sut.sendFrame(CHUNK)).toBe(true);
-    written += CHUNK.length;
+    while (sut.hasRoom) {
+      expect(sut.sendFrame(CHUNK)).toBe(true);
+      written += CHUNK.length;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return written;
 }
@@ -43,7 +49,7 @@ describe(WritableWait.name, () => {
     client.pause();
     let received = 0;
     client.on('message', (data: Buffer) => (received += data.length));
-    const written = fill(sut);
+    const written = await fill(sut);
     const writable = sut.whenWritable();
     expect(sut.whenWritable()).toBe(writable); // one wait per socket, however many writers
     client.resume();
@@ -58,7 +64,7 @@ describe(WritableWait.name, () => {
     const { sut, client, end } = await pair(300);
     client.pause();
     const closed = new Promise<number>((resolve) => client.once('close', resolve));
-    fill(sut);
+    await fill(sut);
     expect(await sut.whenWritable()).toBe(false);
     expect(sut.isOpen).toBe(false);
     client.resume();
