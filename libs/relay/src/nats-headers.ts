@@ -23,17 +23,11 @@ export class EncodedHeaders implements MsgHdrs {
   readonly code = 0;
   readonly description = '';
   private readonly bytes: Uint8Array;
-  /** The values as sent: trimmed, as nats.js does. */
-  private readonly record: Record<string, string> = {};
 
   /** Throws nats.js's `BAD_HEADER` for a key or value it would refuse. */
-  constructor(record: Readonly<Record<string, string>>) {
+  constructor(private readonly record: Readonly<Record<string, string>>) {
     let block = STATUS_LINE;
-    for (const key in record) {
-      const value = checked(key, record[key]!);
-      this.record[key] = value;
-      block += `${CRLF}${key}: ${value}`;
-    }
+    for (const key in record) block += `${CRLF}${key}: ${checked(key, record[key]!)}`;
     this.bytes = Buffer.from(`${block}${CRLF}${CRLF}`);
   }
 
@@ -43,7 +37,8 @@ export class EncodedHeaders implements MsgHdrs {
   }
 
   get(k: string): string {
-    return this.has(k) ? this.record[k]! : '';
+    // The value as sent: nats.js trims it.
+    return this.has(k) ? this.record[k]!.trim() : '';
   }
 
   last(k: string): string {
