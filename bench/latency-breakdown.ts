@@ -37,6 +37,10 @@ const PROBE_SUBJECT = 'rt.room.latency-probe';
 /** `--alloc`: sample every allocation (collected ones too) in the replicas over the window. */
 const ALLOC = argv.includes('--alloc');
 const ALLOC_INTERVAL_BYTES = 4096;
+/** `--node-options "--max-semi-space-size=64"`: V8/Node flags for the replicas (A/B a GC setting). */
+const REPLICA_NODE_OPTIONS = argv.includes('--node-options')
+  ? (argv[argv.indexOf('--node-options') + 1] ?? '')
+  : '';
 
 function option(name: string, fallback: number): number {
   const at = argv.indexOf(`--${name}`);
@@ -123,12 +127,14 @@ async function main(): Promise<void> {
   const rate = option('rate', 1_000);
   const seconds = option('seconds', 6);
   const builtAt = await snapshotProduct();
-  console.log(`dist/ built ${builtAt.toISOString()}; ${rate} msg/s, ${seconds} s measured`);
+  console.log(
+    `dist/ built ${builtAt.toISOString()}; ${rate} msg/s, ${seconds} s measured; replicas' NODE_OPTIONS "${REPLICA_NODE_OPTIONS}"`,
+  );
   const nats = await startNats();
   const settings = { natsUrl: nats.handle.url, secret: randomBytes(32).toString('hex') };
   const servers = await Promise.all([
-    startReplica('replica-a', settings),
-    startReplica('replica-b', settings),
+    startReplica('replica-a', settings, { NODE_OPTIONS: REPLICA_NODE_OPTIONS }),
+    startReplica('replica-b', settings, { NODE_OPTIONS: REPLICA_NODE_OPTIONS }),
   ]);
   const [a, b] = servers;
   const taps = await connect({ servers: nats.handle.url, noAsyncTraces: true });
