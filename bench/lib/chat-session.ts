@@ -144,6 +144,7 @@ export class ChatSession {
       for (const [k, n] of Object.entries(r.closes)) closes[k] = (closes[k] ?? 0) + n;
     }
     const ack = mergeHistograms(reports.map((r) => r.ackLatency));
+    const reply = mergeHistograms(reports.map((r) => r.replyLatency));
     // Sockets are spread evenly over the servers' URLs.
     const share = (s: Server): number =>
       (deliveries * this.target.urls.filter((u) => u === s.wsUrl).length) / this.target.urls.length;
@@ -168,6 +169,9 @@ export class ChatSession {
       completeness: expected > 0 ? total((r) => r.sentInWindowReceived) / expected : 0,
       latencyMs: latencySummary(mergeHistograms(reports.map((r) => r.latency))),
       ackLatencyMs: { p50: quantileMs(ack, 0.5), p99: quantileMs(ack, 0.99) },
+      ...(reply.count > 0 && {
+        replyLatencyMs: { p50: quantileMs(reply, 0.5), p99: quantileMs(reply, 0.99) },
+      }),
       ...cpuFigures(meter, settings.measureMs, samples, deliveries, share),
       serverRssKb: rss,
       meanFrameBytes: deliveries > 0 ? total((r) => r.receivedBytes) / deliveries : 0,

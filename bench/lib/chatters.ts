@@ -7,6 +7,7 @@ import { intAfter, openSocket, parseFrame, rawUrl, request, runBounded } from '.
 const SEND_TIME = Buffer.from('"t":');
 const MESSAGE_ID = Buffer.from('"i":');
 const ERROR = Buffer.from('{"event":"error"');
+const REF = Buffer.from('"ref":');
 const TICK_MS = 2;
 const ACK_WAIT_MS = 10_000;
 const QUIET_MS = 500;
@@ -29,6 +30,8 @@ export class Chatters {
   private nextId = 1;
   /** Message id → [send time µs, deliveries still to come]. */
   private readonly outstanding = new Map<number, [number, number]>();
+  /** Ours only: message id → send time µs, until the sender's `reply` (it may follow deliveries). */
+  private readonly unreplied = new Map<number, number>();
   private live = emptyLive();
   private window = { t0Us: Infinity, t1Us: -Infinity };
   private onAck?: () => void;
@@ -62,6 +65,7 @@ export class Chatters {
   async run(args: Commands['chat']['args']): Promise<ChatReport> {
     this.live = emptyLive();
     this.outstanding.clear();
+    this.unreplied.clear();
     this.window = { t0Us: args.t0Us, t1Us: args.t1Us };
     const started = monoUs();
     if (args.rate === null) {
@@ -79,7 +83,7 @@ export class Chatters {
     while (monoUs() - this.live.lastFrameUs < QUIET_MS * 1000 && monoUs() < deadline) {
       await sleep(50);
     }
-    const { latency, ackLatency, ...counts } = this.live;
+    const { latency, ackLatency, replyLatency, ...counts } = this.live;
     return {
       sent: counts.sent,
       sentInWindow: counts.sentInWindow,
@@ -93,6 +97,7 @@ export class Chatters {
       outstanding: this.outstanding.size,
       latency: latency.toJSON(),
       ackLatency: ackLatency.toJSON(),
+      replyLatency: replyLatency.toJSON(),
       closes: { ...this.closes },
     };
   }
@@ -150,6 +155,7 @@ export class Chatters {
       frame = `${frame.slice(0, -2)},"pad":"${pad}"}}`;
     }
     this.outstanding.set(k, [t, this.deliveriesPerMessage]);
+    if (setup.auth !== null) this.unreplied.set(k, t);
     this.live.sent++;
     if (t >= args.t0Us && t <= args.t1Us) this.live.sentInWindow++;
     this.sockets[from]?.send(frame);
@@ -175,14 +181,24 @@ export class Chatters {
     if (entry && --entry[1] === 0) this.settle(id, entry[0], now);
   }
 
-  /** Ours only: a `reply` (ignored) or an `error`, which ends the message's wait. */
+  /** Ours only: a `reply` (its latency recorded) or an `error`, which ends the message's wait. */
   private answer(raw: Buffer): void {
-    if (raw.subarray(0, ERROR.length).compare(ERROR) !== 0) return;
+    if (raw.subarray(0, ERROR.length).compare(ERROR) !== 0) return this.reply(raw);
     const data = parseFrame(raw)?.data;
     const code = String(data?.code);
     this.live.errors[code] = (this.live.errors[code] ?? 0) + 1;
     const entry = typeof data?.ref === 'number' ? this.outstanding.get(data.ref) : undefined;
     if (entry && typeof data?.ref === 'number') this.settle(data.ref, entry[0], monoUs());
+  }
+
+  private reply(raw: Buffer): void {
+    const id = intAfter(raw, REF);
+    const sentUs = this.unreplied.get(id);
+    if (sentUs === undefined) return;
+    this.unreplied.delete(id);
+    if (sentUs >= this.window.t0Us && sentUs <= this.window.t1Us) {
+      this.live.replyLatency.record(monoUs() - sentUs);
+    }
   }
 
   private settle(id: number, sentUs: number, now: number): void {
@@ -195,10 +211,17 @@ export class Chatters {
 
 type Live = Omit<
   ChatReport,
-  'sockets' | 'deliveriesPerMessage' | 'outstanding' | 'latency' | 'ackLatency' | 'closes'
+  | 'sockets'
+  | 'deliveriesPerMessage'
+  | 'outstanding'
+  | 'latency'
+  | 'ackLatency'
+  | 'replyLatency'
+  | 'closes'
 > & {
   latency: Histogram;
   ackLatency: Histogram;
+  replyLatency: Histogram;
   lastFrameUs: number;
 };
 
@@ -213,6 +236,7 @@ function emptyLive(): Live {
     errors: {},
     latency: new Histogram(),
     ackLatency: new Histogram(),
+    replyLatency: new Histogram(),
     lastFrameUs: 0,
   };
 }

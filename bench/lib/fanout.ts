@@ -76,6 +76,8 @@ export interface FanoutPhaseResult {
   completeness: number;
   latencyMs: { p50: number; p99: number; max: number; mean: number; samples: number };
   ackLatencyMs: { p50: number; p99: number };
+  /** Chat only: send → the sender's `reply` (ours; raw sends none). */
+  replyLatencyMs?: { p50: number; p99: number };
   serverCpuMs: Record<string, number>;
   /** The main (JavaScript) thread's share; the rest is GC and other V8/libuv helper threads. */
   serverMainThreadCpuMs: Record<string, number>;

@@ -57,6 +57,8 @@ export interface ChatReport {
   latency: HistogramData;
   /** Send → last delivery of the message. */
   ackLatency: HistogramData;
+  /** Send → the sender's `reply` (ours: the store's ack has come back). */
+  replyLatency: HistogramData;
   outstanding: number;
   closes: Record<string, number>;
 }

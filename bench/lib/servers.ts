@@ -11,7 +11,7 @@ import { get } from 'node:http';
 import { basename, join } from 'node:path';
 import { transpileModule, ModuleKind, ScriptTarget } from 'typescript';
 import { freePort, startNatsServer, type NatsServerHandle } from '@app/testing';
-import type { AgentRequest } from '../server-agent';
+import type { AgentRequest, LoopReport } from '../server-agent';
 import { sleep } from './clock';
 import { ManagedProcess } from './processes';
 import { natsServerPid } from './proc-stats';
@@ -61,12 +61,22 @@ export class Server {
     await this.agent({ agent: 'profileStop', file });
   }
 
-  async heapSampleStart(intervalBytes: number): Promise<void> {
-    await this.agent({ agent: 'heapSampleStart', intervalBytes });
+  async heapSampleStart(intervalBytes: number, includeCollected = false): Promise<void> {
+    await this.agent({ agent: 'heapSampleStart', intervalBytes, includeCollected });
   }
 
   async heapSampleStop(file: string): Promise<void> {
     await this.agent({ agent: 'heapSampleStop', file });
+  }
+
+  /** Starts measuring the event loop's delay and the GC pauses (see server-agent.ts). */
+  async loopStart(): Promise<void> {
+    await this.agent({ agent: 'loopStart' });
+  }
+
+  async loopStop(): Promise<LoopReport> {
+    const answer = await this.agent({ agent: 'loopStop' });
+    return answer.loop as LoopReport;
   }
 
   stop(): Promise<number | null> {

@@ -46,7 +46,7 @@ export class ChannelPublisher {
     try {
       const id = options.id ?? randomUUID();
       const stored = encodeStored(event, { id, ...data, ts: Date.now() });
-      return { id, seq: await this.append(channel, stored, options.origin, options.msgID) };
+      return { id, seq: await this.append(channel, stored, originHeaders(options), options.msgID) };
     } finally {
       this.admission.release(1, performance.now() - started);
     }
@@ -64,9 +64,10 @@ export class ChannelPublisher {
     try {
       const id = options.id ?? randomUUID();
       const stored = encodeStored(event, { id, ...data, ts: Date.now() });
+      const headers = originHeaders(options);
       // The slots are held until every append has settled, failed ones included.
       const settled = await Promise.allSettled(
-        targets.map(({ channel, msgID }) => this.append(channel, stored, options.origin, msgID)),
+        targets.map(({ channel, msgID }) => this.append(channel, stored, headers, msgID)),
       );
       return settled.map((result) => {
         if (result.status === 'rejected') throw result.reason;
@@ -81,10 +82,9 @@ export class ChannelPublisher {
   private async append(
     channel: string,
     stored: Buffer,
-    origin: Connection | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
     msgID: string | undefined,
   ): Promise<number> {
-    const headers = origin ? { [ORIGIN_HEADER]: origin.id } : undefined;
     const started = performance.now();
     let ok = false;
     try {
@@ -97,4 +97,9 @@ export class ChannelPublisher {
       this.metrics.appended(performance.now() - started, ok);
     }
   }
+}
+
+/** The headers every copy of a message carries: its sender's connection, not sent its own echo. */
+function originHeaders({ origin }: PublishOptions): Record<string, string> | undefined {
+  return origin ? { [ORIGIN_HEADER]: origin.id } : undefined;
 }

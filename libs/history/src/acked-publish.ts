@@ -88,7 +88,10 @@ export class AckedPublisher {
     });
   }
 
-  /** `headers` must carry the message's `Nats-Msg-Id`; they are reused by every attempt. */
+  /**
+   * `headers` must carry the message's `Nats-Msg-Id`; they are reused by every attempt (and, as
+   * `EncodedHeaders`, encoded only once).
+   */
   publish(subject: string, data: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
     return new Promise<PubAck>((resolve, reject) => {
       const now = performance.now();

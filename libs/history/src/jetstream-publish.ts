@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, headers as natsHeaders, type MsgHdrs } from 'nats';
+import { ErrorCode, type MsgHdrs } from 'nats';
 import { AppError } from '@app/core';
+import { toNatsHeaders } from '@app/relay';
 import type { AppendOptions, AppendResult } from './history-store';
 import type { JetStreamConnections } from './jetstream-connections';
 import { isApiError, isCode, STREAM_NOT_FOUND, translate } from './jetstream-errors';
@@ -79,8 +80,5 @@ export class JetStreamPublisher {
 
 /** The message's headers for every attempt: the caller's, and the dedupe id over any of theirs. */
 function withMsgID(record: Readonly<Record<string, string>> | undefined, msgID: string): MsgHdrs {
-  const hdrs = natsHeaders();
-  if (record) for (const key in record) hdrs.set(key, record[key]!);
-  hdrs.set(MSG_ID_HEADER, msgID);
-  return hdrs;
+  return toNatsHeaders({ ...record, [MSG_ID_HEADER]: msgID });
 }

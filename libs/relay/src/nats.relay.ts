@@ -14,7 +14,7 @@ import {
 } from 'nats';
 import { natsConnectionOptions } from './nats-connection';
 import { natsRefusal } from './nats-refusal';
-import { fromNatsHeaders, toNatsHeaders } from './nats-headers';
+import { headersOf, toNatsHeaders } from './nats-headers';
 import { Relay, type RelayHandler, type RelayMessage, type RelayState } from './relay';
 import type { RelayOptions } from './relay.options';
 import { assertValidSubject } from './subjects';
@@ -315,10 +315,9 @@ export class NatsRelay extends Relay implements OnModuleInit, OnApplicationShutd
       this.logger.warn({ msg: 'nats subscription error', subject, err });
       return;
     }
+    const headers = headersOf(msg);
     const message: RelayMessage =
-      msg.headers === undefined
-        ? { data: msg.data }
-        : { data: msg.data, headers: fromNatsHeaders(msg.headers) };
+      headers === undefined ? { data: msg.data } : { data: msg.data, headers };
     // A snapshot, so handlers added or removed by a handler do not disturb this delivery.
     for (const handler of [...handlers]) {
       if (!handlers.has(handler)) continue;
