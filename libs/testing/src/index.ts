@@ -8,3 +8,4 @@ export * from './wait-for';
 export * from './tls-certificates';
 export * from './loopback-connections';
 export * from './in-memory-channels';
+export * from './ws-pair';

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { Socket, type AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { Injectable, Logger, type CallHandler, type NestInterceptor } from '@nestjs/common';
 import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
-import { WebSocket, WebSocketServer } from 'ws';
+import { openWsPair, type WsPair } from '@app/testing';
+import type { WebSocket } from 'ws';
 import { Connection } from './connection';
 import {
   ExternalContextCreator,
@@ -33,23 +34,16 @@ describe('internals (Nest and ws private parts)', () => {
   });
 
   describe('ws', () => {
-    let server: WebSocketServer;
+    let pair: WsPair;
     let client: WebSocket;
     let accepted: WebSocket;
 
     beforeEach(async () => {
-      server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-      await new Promise((resolve) => server.once('listening', resolve));
-      const connection = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-      client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-      accepted = await connection;
-      await new Promise((resolve) => client.once('open', resolve));
+      pair = await openWsPair();
+      ({ client, accepted } = pair);
     });
 
-    afterEach(async () => {
-      client.close();
-      await new Promise((resolve) => server.close(resolve));
-    });
+    afterEach(() => pair.close());
 
     it('finds the TCP socket under a real connection', () => {
       expect(rawSocketOf(accepted)).toBeInstanceOf(Socket);

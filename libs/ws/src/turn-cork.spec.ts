@@ -1,6 +1,7 @@
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
 import { CloseCode } from '@app/core';
+import { openWsPair, type WsPair } from '@app/testing';
 import { Connection } from './connection';
 import { rawSocketOf } from './internals';
 import { WireFrame } from './wire-frame';
@@ -15,28 +16,21 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 const frameOf = (text: string): WireFrame => new WireFrame(Buffer.from(text));
 
 describe('writes batched per turn (turn-cork)', () => {
-  let server: WebSocketServer;
+  let pair: WsPair;
   let client: WebSocket;
   let accepted: WebSocket;
   let raw: Socket;
   let received: string[];
 
   beforeEach(async () => {
-    server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-    await new Promise((resolve) => server.once('listening', resolve));
-    const connection = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-    client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    accepted = await connection;
-    await new Promise((resolve) => client.once('open', resolve));
+    pair = await openWsPair();
+    ({ client, accepted } = pair);
     raw = rawSocketOf(accepted)!;
     received = [];
     client.on('message', (data) => received.push((data as Buffer).toString()));
   });
 
-  afterEach(async () => {
-    client.terminate();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterEach(() => pair.close());
 
   const connection = (maxBufferedBytes = 1 << 20): Connection =>
     new Connection(accepted, null, { maxBufferedBytes, rate: { perSecond: 1, burst: 1 } });

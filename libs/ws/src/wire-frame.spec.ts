@@ -1,15 +1,11 @@
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { openWsPair } from '@app/testing';
 import { Connection } from './connection';
 import { WireFrame } from './wire-frame';
 
 describe(WireFrame.name, () => {
   it('is read by a real client as the same text, for every length encoding', async () => {
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-    await new Promise((resolve) => server.once('listening', resolve));
-    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const sut = new Connection(await accepted, null, {
+    const { accepted, client, close } = await openWsPair();
+    const sut = new Connection(accepted, null, {
       maxBufferedBytes: 1 << 24,
       rate: { perSecond: 1, burst: 1 },
     });
@@ -23,7 +19,6 @@ describe(WireFrame.name, () => {
         if (got.length === texts.length) resolve(got);
       });
     });
-    await new Promise((resolve) => client.once('open', resolve));
     for (const text of texts) {
       const parts = [text.slice(0, 10), text.slice(10, 11), text.slice(11)].map((t) =>
         Buffer.from(t),
@@ -31,7 +26,6 @@ describe(WireFrame.name, () => {
       expect(sut.sendWire(new WireFrame(...parts))).toBe(true);
     }
     expect(await received).toEqual(texts);
-    client.close();
-    await new Promise((resolve) => server.close(resolve));
+    await close();
   });
 });

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { openWsPair } from '@app/testing';
+import type { WebSocket } from 'ws';
 import { Connection } from './connection';
 import { WritableWait } from './writable-wait';
 
@@ -10,20 +10,12 @@ const CHUNK = Buffer.alloc(32 * 1024, 'x');
 async function pair(
   stallMs: number,
 ): Promise<{ sut: Connection; client: WebSocket; end: () => Promise<void> }> {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  await new Promise((resolve) => server.once('listening', resolve));
-  const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  await new Promise((resolve) => client.once('open', resolve));
-  const sut = new Connection(await accepted, null, {
+  const { accepted, client, close: end } = await openWsPair();
+  const sut = new Connection(accepted, null, {
     maxBufferedBytes: BOUND,
     rate: { perSecond: 1, burst: 1 },
     stallMs,
   });
-  const end = async (): Promise<void> => {
-    client.terminate();
-    await new Promise((resolve) => server.close(resolve));
-  };
   return { sut, client, end };
 }
 
